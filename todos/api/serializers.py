@@ -1,0 +1,53 @@
+from rest_framework import serializers
+
+from ..models import Priority
+
+
+class PriorityField(serializers.ChoiceField):
+    """Priority by name ("low", "medium", "high") in JSON; a small integer in the database."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=[p.label for p in Priority], **kwargs)
+
+    def to_internal_value(self, data):
+        return Priority.from_name(super().to_internal_value(data))
+
+    def to_representation(self, value):
+        return Priority(value).label
+
+
+class TodoSerializer(serializers.Serializer):
+    """Reads and writes one todo. Text fields reject NUL and lone surrogate characters (DRF's
+    CharField validators), so such input is a 400 and never reaches PostgreSQL."""
+
+    id = serializers.IntegerField(read_only=True)
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(allow_blank=True, trim_whitespace=False, default="")
+    priority = PriorityField(default=Priority.MEDIUM)
+    due_date = serializers.DateField(allow_null=True, default=None)
+    completed = serializers.BooleanField(default=False)
+    completed_at = serializers.DateTimeField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+
+class TodoBulkSerializer(serializers.ListSerializer):
+    child = TodoSerializer()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, allow_empty=False, max_length=1000, **kwargs)
+
+
+class TodoFilterSerializer(serializers.Serializer):
+    completed = serializers.BooleanField(required=False, allow_null=True, default=None)
+    priority = PriorityField(required=False, allow_null=True, default=None)
+    due_before = serializers.DateField(required=False, allow_null=True, default=None)
+    due_after = serializers.DateField(required=False, allow_null=True, default=None)
+
+    @classmethod
+    def from_query(cls, query_params):
+        """Validated filters from a query string; raises a 400 ValidationError when invalid."""
+        # A plain dict: DRF reads a missing boolean in a QueryDict as False, not as absent.
+        filters = cls(data=query_params.dict())
+        filters.is_valid(raise_exception=True)
+        return filters.validated_data

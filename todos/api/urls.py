@@ -1,0 +1,32 @@
+from django.urls import path, re_path, register_converter
+
+from . import views
+from .errors import not_found
+
+
+class TodoIdConverter:
+    """A todo id that fits PostgreSQL's bigint; anything else matches no route (JSON 404)."""
+
+    regex = "[0-9]{1,19}"
+
+    def to_python(self, value):
+        pk = int(value)
+        if not 1 <= pk <= 2**63 - 1:
+            raise ValueError(value)
+        return pk
+
+    def to_url(self, value):
+        return str(value)
+
+
+register_converter(TodoIdConverter, "todo_id")
+
+app_name = "api"
+urlpatterns = [
+    path("auth/token", views.TokenView.as_view(), name="token"),
+    path("todo", views.TodoListView.as_view(), name="todo-list"),
+    path("todo/bulk", views.TodoBulkView.as_view(), name="todo-bulk"),
+    path("todo/<todo_id:pk>", views.TodoDetailView.as_view(), name="todo-detail"),
+    path("debug/pool-status", views.PoolStatusView.as_view(), name="pool-status"),
+    re_path(r"", not_found),
+]

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class TodosConfig(AppConfig):
+    name = "todos"
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers the system checks)

@@ -1,0 +1,85 @@
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Priority(models.IntegerChoices):
+    """Stored as a small integer so it sorts; spoken as its name in the API and pages."""
+
+    LOW = 1, "low"
+    MEDIUM = 2, "medium"
+    HIGH = 3, "high"
+
+    @classmethod
+    def from_name(cls, name):
+        return cls[name.upper()]
+
+
+class TodoQuerySet(models.QuerySet):
+    """Every read of todos starts here, in the API, the pages and the admin."""
+
+    def for_owner(self, user):
+        return self.filter(owner=user)
+
+    def open(self):
+        return self.filter(completed=False)
+
+    def done(self):
+        return self.filter(completed=True)
+
+    def newest_first(self):
+        return self.order_by("-created_at", "-id")
+
+    def filtered(self, *, completed=None, priority=None, due_before=None, due_after=None):
+        """Apply the list filters that the API and the pages share; None means 'any'."""
+        todos = self
+        if completed is not None:
+            todos = todos.filter(completed=completed)
+        if priority is not None:
+            todos = todos.filter(priority=priority)
+        if due_before is not None:
+            todos = todos.filter(due_date__lt=due_before)
+        if due_after is not None:
+            todos = todos.filter(due_date__gt=due_after)
+        return todos
+
+
+class Todo(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="todos"
+    )
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    priority = models.PositiveSmallIntegerField(choices=Priority, default=Priority.MEDIUM)
+    due_date = models.DateField(null=True, blank=True)
+    completed = models.BooleanField(default=False)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TodoQuerySet.as_manager()
+
+    class Meta:
+        db_table = "todos"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["completed"], name="idx_todos_completed"),
+            models.Index(fields=["priority"], name="idx_todos_priority"),
+            models.Index(fields=["created_at"], name="idx_todos_created_at"),
+            models.Index(fields=["completed", "priority"], name="idx_todos_completed_priority"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("todos:edit", args=[self.pk])
+
+    @property
+    def is_overdue(self):
+        return (
+            not self.completed
+            and self.due_date is not None
+            and self.due_date < timezone.localdate()
+        )
