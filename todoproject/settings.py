@@ -11,10 +11,8 @@ environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=False)
 HTTPS = env.bool("HTTPS", default=False)
-SECRET_KEY = env(
-    "SECRET_KEY",
-    default="dev-only-insecure-key-set-SECRET_KEY-in-production-0123456789abcdef",
-)
+# Production (HTTPS=1) must set SECRET_KEY; the development default is flagged by check --deploy.
+SECRET_KEY = env("SECRET_KEY") if HTTPS else env("SECRET_KEY", default="django-insecure-dev-only")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -3,6 +3,7 @@ pool size to PostgreSQL's max_connections, then exec the production ASGI server.
 
 import os
 import sys
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from django.conf import settings
@@ -124,5 +125,12 @@ def create_database_if_missing(db):
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CommandError(
-            f"Cannot reach PostgreSQL at DATABASE_URL={settings.DATABASE_URL}: {reason}"
+            f"Cannot reach PostgreSQL at DATABASE_URL={_without_password(settings.DATABASE_URL)}: {reason}"
         ) from None
+
+
+def _without_password(url):
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))

@@ -1,0 +1,41 @@
+import pytest
+from django.db import connection
+
+pytestmark = pytest.mark.django_db
+
+SEED_INDEXES = {
+    "idx_todos_completed": "(completed)",
+    "idx_todos_priority": "(priority)",
+    "idx_todos_created_at": "(created_at)",
+    "idx_todos_completed_priority": "(completed, priority)",
+}
+
+
+def test_the_seeds_four_indexes_exist_with_their_columns():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'todos'")
+        indexes = dict(cursor.fetchall())
+    for name, columns in SEED_INDEXES.items():
+        assert name in indexes
+        assert indexes[name].endswith(f"USING btree {columns}")
+
+
+def test_the_live_pool_is_sized_per_the_seed():
+    connection.ensure_connection()
+    pool = connection.pool
+    assert (pool.min_size, pool.max_size) == (20, 50)
+    assert pool.max_lifetime == 3600
+    assert pool.max_waiting > 0
+    assert 0 < pool.timeout <= 10
+
+
+def test_every_pooled_connection_has_the_timeouts():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone() == ("30s",)
+    assert connection.connection.info.get_parameters()["connect_timeout"] == "10"
+
+
+def test_persistent_connections_are_off_and_checked_on_checkout():
+    assert connection.settings_dict["CONN_MAX_AGE"] == 0
+    assert connection.settings_dict["CONN_HEALTH_CHECKS"] is True
