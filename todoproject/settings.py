@@ -70,6 +70,14 @@ DB_POOL_MAX_LIFETIME = env.float("DB_POOL_MAX_LIFETIME", default=3600.0)
 DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=10)
 DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=30000)
 WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=1)
+API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=5.0)
+
+# The API fast lane (todos/api/fastlane.py) has an asyncio pool of its own in each worker.
+API_FAST_LANE = env.bool("API_FAST_LANE", default=True)
+DB_API_POOL_MIN_SIZE = env.int("DB_API_POOL_MIN_SIZE", default=2)
+DB_API_POOL_MAX_SIZE = env.int("DB_API_POOL_MAX_SIZE", default=16)
+# Server-side prepared statements after this many runs of a statement; none behind PgBouncer.
+DB_API_PREPARE_THRESHOLD = env.int("DB_API_PREPARE_THRESHOLD", default=5)
 
 _database = env.db_url_config(DATABASE_URL)
 _database.update(
@@ -119,7 +127,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 *
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "todos.api.auth.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -1,30 +1,31 @@
-"""Every write to todos goes through these functions: the API, the pages and the admin share them."""
+"""Every write to todos goes through these functions; the API, pages and admin share them.
 
-from asgiref.sync import sync_to_async
+Each write is one statement. The sync functions run on Django's connection; their async twins
+run through todos.executor, on the API fast lane's pool when the request has one.
+"""
+
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from . import executor
 from .models import Todo
 
-EDITABLE_FIELDS = ("title", "description", "priority", "due_date", "completed")
+EDITABLE_FIELDS = frozenset(("title", "description", "priority", "due_date", "completed"))
 
 
 def _new_todo(owner, fields):
     todo = Todo(owner=owner, **fields)
     if todo.completed:
-        todo.completed_at = timezone.now()
+        todo.completed_at = todo.created_at
     return todo
 
 
 def create_todo(*, owner, **fields):
-    todo = _new_todo(owner, fields)
-    todo.save(force_insert=True)
-    return todo
+    return executor.run_sync(executor.insert(_new_todo(owner, fields)))
 
 
 async def acreate_todo(*, owner, **fields):
-    todo = _new_todo(owner, fields)
-    await todo.asave(force_insert=True)
-    return todo
+    return await executor.run(executor.insert(_new_todo(owner, fields)))
 
 
 async def acreate_todos(*, owner, items):
@@ -32,29 +33,43 @@ async def acreate_todos(*, owner, items):
     return await Todo.objects.abulk_create([_new_todo(owner, item) for item in items])
 
 
-def update_todo(*, todo, **fields):
-    """Change the given fields; completing a todo stamps completed_at, reopening clears it."""
-    unknown = set(fields) - set(EDITABLE_FIELDS)
+def _update(owner, pk, fields):
+    """One UPDATE ... RETURNING for the owner's todo. Completing stamps completed_at (unless it
+    was done already), reopening clears it."""
+    unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
         raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
-    if "completed" in fields and fields["completed"] != todo.completed:
-        todo.completed_at = timezone.now() if fields["completed"] else None
-    for name, value in fields.items():
-        setattr(todo, name, value)
-    todo.save()
-    return todo
+    now = timezone.now()
+    values = {**fields, "updated_at": now}
+    if fields.get("completed") is True:
+        values["completed_at"] = Case(
+            When(completed=False, then=Value(now)), default=F("completed_at")
+        )
+    elif fields.get("completed") is False:
+        values["completed_at"] = None
+    return executor.update_returning(Todo.objects.for_owner(owner).filter(pk=pk), values)
 
 
-aupdate_todo = sync_to_async(update_todo)
+def update_todo(*, owner, pk, **fields):
+    """The updated todo, or None when the owner has no todo with this id."""
+    return next(iter(executor.run_sync(_update(owner, pk, fields))), None)
+
+
+async def aupdate_todo(*, owner, pk, **fields):
+    return next(iter(await executor.run(_update(owner, pk, fields))), None)
+
+
+def _delete(owner, pk):
+    return executor.delete(Todo.objects.for_owner(owner).filter(pk=pk))
 
 
 def delete_todo(*, owner, pk):
-    """Delete one of the owner's todos in one statement; False when there was none."""
-    deleted, _ = Todo.objects.for_owner(owner).filter(pk=pk).delete()
-    return deleted > 0
+    """Delete one of the owner's todos; False when there was none."""
+    return executor.run_sync(_delete(owner, pk)) > 0
 
 
-adelete_todo = sync_to_async(delete_todo)
+async def adelete_todo(*, owner, pk):
+    return await executor.run(_delete(owner, pk)) > 0
 
 
 def set_completed(*, todos, completed):

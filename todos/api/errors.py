@@ -1,12 +1,15 @@
 """Error answers in DRF's JSON shapes, including 413 for big bodies and 503 when the database
-cannot serve (pool timeout, full wait queue, server unreachable, statement timeout)."""
+cannot serve (pool timeout, full wait queue, server unreachable, statement timeout): Django
+wraps those psycopg errors in its own OperationalError, the fast lane's pool raises them bare."""
 
 import logging
 
+import psycopg
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, parsers, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -41,7 +44,7 @@ def exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         exc = RequestTooLarge(f"Request body too large: the limit is {limit} bytes.")
-    elif isinstance(exc, (OperationalError, InterfaceError)):
+    elif isinstance(exc, (OperationalError, InterfaceError, psycopg.OperationalError)):
         logger.warning("database unavailable: %r (cause: %r)", exc, exc.__cause__)
         exc = DatabaseUnavailable()
     response = drf_exception_handler(exc, context)
@@ -50,6 +53,7 @@ def exception_handler(exc, context):
     return response
 
 
-def not_found(request, *args, **kwargs):
+@csrf_exempt
+async def not_found(request, *args, **kwargs):
     """JSON 404 for any path under /api/ that matches no endpoint."""
     return JsonResponse({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)

@@ -1,40 +1,82 @@
+"""Keyset (cursor) pagination, newest first: each page is one indexed range scan, so a page
+deep into a million todos costs the same as the first one."""
+
+import base64
+import binascii
+
+from django.db.models import Q
 from django.utils.dateparse import parse_datetime
-from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import ValidationError
+from rest_framework.utils.urls import replace_query_param
+
+NEXT, PREVIOUS = "n", "p"
 
 
-class TodoCursorPagination(CursorPagination):
-    """Newest first; `page_size` 1-100 and a well-formed `cursor`, anything else is a 400."""
+class TodoCursorPagination:
+    """`page_size` 1-100 (default 20) and an opaque `cursor`; anything else is a 400."""
 
-    ordering = ("-created_at", "-id")
-    page_size = 20
-    page_size_query_param = "page_size"
+    default_page_size = 20
     max_page_size = 100
 
-    def get_page_size(self, request):
-        raw = request.query_params.get(self.page_size_query_param)
+    def __init__(self, request):
+        self.url = request.build_absolute_uri()
+        self.page_size = self._page_size(request.query_params.get("page_size"))
+        self.cursor = self._decode(request.query_params.get("cursor"))
+
+    def page_queryset(self, todos):
+        """The todos of this page, plus one to tell whether another page follows."""
+        if self.cursor is None:
+            return todos.newest_first()[: self.page_size + 1]
+        direction, created_at, pk = self.cursor
+        if direction == NEXT:
+            after = Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk)
+            return todos.filter(after).newest_first()[: self.page_size + 1]
+        before = Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=pk)
+        return todos.filter(before).order_by("created_at", "id")[: self.page_size + 1]
+
+    def page(self, fetched, serialize):
+        """The response body for the fetched rows: next and previous links and the results."""
+        more = len(fetched) > self.page_size
+        todos = fetched[: self.page_size]
+        going_back = self.cursor is not None and self.cursor[0] == PREVIOUS
+        if going_back:
+            todos.reverse()
+        has_next = (more and not going_back) or going_back
+        has_previous = (more and going_back) or (self.cursor is not None and not going_back)
+        return {
+            "next": self._link(NEXT, todos[-1]) if todos and has_next else None,
+            "previous": self._link(PREVIOUS, todos[0]) if todos and has_previous else None,
+            "results": serialize(todos),
+        }
+
+    def _link(self, direction, todo):
+        token = f"{direction}|{todo.created_at.isoformat()}|{todo.pk}"
+        cursor = base64.urlsafe_b64encode(token.encode()).decode()
+        return replace_query_param(self.url, "cursor", cursor)
+
+    def _page_size(self, raw):
         if raw is None:
-            return self.page_size
+            return self.default_page_size
         if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= self.max_page_size:
             raise ValidationError(
                 {"page_size": [f"Must be a whole number from 1 to {self.max_page_size}."]}
             )
         return int(raw)
 
-    def decode_cursor(self, request):
+    def _decode(self, raw):
+        if raw is None:
+            return None
         try:
-            cursor = super().decode_cursor(request)
-        except NotFound:
-            cursor = False
-        if cursor is False or (
-            cursor is not None and cursor.position is not None and not _is_datetime(cursor.position)
-        ):
+            direction, created_at, pk = base64.urlsafe_b64decode(raw.encode()).decode().split("|")
+            created_at, pk = parse_datetime(created_at), int(pk)
+            valid = (
+                direction in (NEXT, PREVIOUS)
+                and created_at is not None
+                and created_at.tzinfo is not None
+                and 0 < pk < 2**63
+            )
+        except (ValueError, binascii.Error, UnicodeError):
+            valid = False
+        if not valid:
             raise ValidationError({"cursor": ["Invalid cursor."]})
-        return cursor
-
-
-def _is_datetime(text):
-    try:
-        return parse_datetime(text) is not None
-    except ValueError:
-        return False
+        return direction, created_at, pk

@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from conftest import django_transport_only
 from todos.models import Todo
 
 pytestmark = pytest.mark.django_db
@@ -24,6 +25,7 @@ def test_it_creates_every_item_in_input_order(alice, alice_api):
     )
 
 
+@django_transport_only
 def test_200_items_are_inserted_by_one_insert_statement(alice_api):
     items = [{"title": f"item {i}"} for i in range(200)]
     with CaptureQueriesContext(connection) as queries:

@@ -1,0 +1,109 @@
+"""A real uvicorn server in a thread of the test process, serving the project's ASGI application
+(fast lane included) on the test database, and a client for it with the APIClient calls the
+tests use."""
+
+import asyncio
+import json
+import socket
+import threading
+import time
+
+import requests
+import uvicorn
+
+
+class LiveServer:
+    def __init__(self, app):
+        self.app = app
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        config = uvicorn.Config(app, lifespan="off", log_level="warning", loop="asyncio")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.loop = None
+
+    def _serve(self):
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self.server.serve(sockets=[self.sock]))
+
+    def start(self):
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the live server did not start")
+            time.sleep(0.01)
+
+    def stop(self):
+        self.close_lane_pool()
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    def close_lane_pool(self):
+        """Close the fast lane's pool, so that the next request opens one from the settings."""
+        pool, self.app.pool = self.app.pool, None
+        if pool is not None:
+            asyncio.run_coroutine_threadsafe(pool.close(), self.loop).result(timeout=10)
+
+
+class LiveResponse:
+    def __init__(self, response):
+        self.raw = response
+        self.status_code = response.status_code
+        self.content = response.content
+
+    def json(self):
+        return self.raw.json()
+
+    def __getitem__(self, header):
+        return self.raw.headers[header]
+
+    def has_header(self, header):
+        return header in self.raw.headers
+
+
+class LiveAPIClient:
+    """What the tests call on DRF's APIClient, sent over HTTP to the live server."""
+
+    def __init__(self, base_url):
+        self.base_url = base_url
+        self.session = requests.Session()
+
+    def credentials(self, HTTP_AUTHORIZATION=None):
+        self.session.headers.pop("Authorization", None)
+        if HTTP_AUTHORIZATION:
+            self.session.headers["Authorization"] = HTTP_AUTHORIZATION
+
+    def generic(self, method, path, data=b"", content_type="application/octet-stream", **headers):
+        body = data.encode() if isinstance(data, str) else data
+        return self._send(
+            method, path, data=body, headers={"Content-Type": content_type, **headers}
+        )
+
+    def get(self, path, data=None, **extra):
+        return self._send("GET", path, params=data)
+
+    def post(self, path, data=None, format=None, content_type=None, **extra):
+        return self._write("POST", path, data, format, content_type)
+
+    def put(self, path, data=None, format=None, content_type=None, **extra):
+        return self._write("PUT", path, data, format, content_type)
+
+    def patch(self, path, data=None, format=None, content_type=None, **extra):
+        return self._write("PATCH", path, data, format, content_type)
+
+    def delete(self, path, data=None, format=None, content_type=None, **extra):
+        return self._write("DELETE", path, data, format, content_type)
+
+    def _write(self, method, path, data, format, content_type):
+        if data is None:
+            return self._send(method, path)
+        if format == "json":
+            data, content_type = json.dumps(data), "application/json"
+        return self.generic(method, path, data, content_type or "application/octet-stream")
+
+    def _send(self, method, path, **kwargs):
+        url = path if path.startswith("http") else self.base_url + path
+        return LiveResponse(self.session.request(method, url, timeout=30, **kwargs))
