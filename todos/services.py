@@ -4,10 +4,11 @@ Each write is one statement. The sync functions run on Django's connection; thei
 run through todos.executor, on the API fast lane's pool when the request has one.
 """
 
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, DateTimeField, F, When
 from django.utils import timezone
 
 from . import executor
+from .executor import Param
 from .models import Todo
 
 EDITABLE_FIELDS = frozenset(("title", "description", "priority", "due_date", "completed"))
@@ -39,15 +40,23 @@ def _update(owner, pk, fields):
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
         raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
-    now = timezone.now()
-    values = {**fields, "updated_at": now}
-    if fields.get("completed") is True:
-        values["completed_at"] = Case(
-            When(completed=False, then=Value(now)), default=F("completed_at")
-        )
-    elif fields.get("completed") is False:
-        values["completed_at"] = None
-    return executor.update_returning(Todo.objects.for_owner(owner).filter(pk=pk), values)
+    completed = fields.get("completed")
+
+    def build():
+        now = Param("now", DateTimeField())
+        values = {name: Param(name) for name in fields}
+        values["updated_at"] = now
+        if completed is True:
+            values["completed_at"] = Case(
+                When(completed=False, then=now), default=F("completed_at")
+            )
+        elif completed is False:
+            values["completed_at"] = None
+        todos = Todo.objects.for_owner(Param("owner")).filter(pk=Param("pk"))
+        return executor.update_returning(todos, values)
+
+    statement = executor.cached(("todo", "update", tuple(sorted(fields)), completed), build)
+    return statement.bind(owner=_pk(owner), pk=pk, now=timezone.now(), **fields)
 
 
 def update_todo(*, owner, pk, **fields):
@@ -60,7 +69,11 @@ async def aupdate_todo(*, owner, pk, **fields):
 
 
 def _delete(owner, pk):
-    return executor.delete(Todo.objects.for_owner(owner).filter(pk=pk))
+    statement = executor.cached(
+        ("todo", "delete"),
+        lambda: executor.delete(Todo.objects.for_owner(Param("owner")).filter(pk=Param("pk"))),
+    )
+    return statement.bind(owner=_pk(owner), pk=pk)
 
 
 def delete_todo(*, owner, pk):
@@ -70,6 +83,10 @@ def delete_todo(*, owner, pk):
 
 async def adelete_todo(*, owner, pk):
     return await executor.run(_delete(owner, pk)) > 0
+
+
+def _pk(user_or_pk):
+    return getattr(user_or_pk, "pk", user_or_pk)
 
 
 def set_completed(*, todos, completed):

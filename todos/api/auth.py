@@ -3,11 +3,10 @@
 import time
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 
-from .. import executor
+from ..selectors import auser_for_token
 
 _users_by_token = {}  # key -> (user, monotonic expiry); per process
 MAX_REMEMBERED = 10_000
@@ -51,17 +50,15 @@ class CachedTokenAuthentication(TokenAuthentication):
         remembered = _users_by_token.get(key)
         if remembered and remembered[1] > now:
             return remembered[0]
-        users = await executor.run(
-            executor.select(get_user_model().objects.filter(auth_token__key=key))
-        )
-        if not users:
+        user = await auser_for_token(key)
+        if user is None:
             raise AuthenticationFailed("Invalid token.")
-        if not users[0].is_active:
+        if not user.is_active:
             raise AuthenticationFailed("User inactive or deleted.")
         if len(_users_by_token) >= MAX_REMEMBERED:
             _users_by_token.clear()
-        _users_by_token[key] = (users[0], now + settings.API_TOKEN_CACHE_SECONDS)
-        return users[0]
+        _users_by_token[key] = (user, now + settings.API_TOKEN_CACHE_SECONDS)
+        return user
 
 
 def forget_token(key):

@@ -23,22 +23,33 @@ class TodoCursorPagination:
         self.page_size = self._page_size(request.query_params.get("page_size"))
         self.cursor = self._decode(request.query_params.get("cursor"))
 
-    def page_queryset(self, todos):
-        """The todos of this page, plus one to tell whether another page follows."""
-        if self.cursor is None:
-            return todos.newest_first()[: self.page_size + 1]
-        direction, created_at, pk = self.cursor
-        if direction == NEXT:
+    @property
+    def direction(self):
+        return self.cursor[0] if self.cursor else None
+
+    @property
+    def position(self):
+        """The (created_at, id) the cursor points at, or None on the first page."""
+        return self.cursor[1:] if self.cursor else None
+
+    def page_queryset(self, todos, position):
+        """The todos of this page, plus one to tell whether another page follows. `position` is
+        the cursor's (created_at, id), as values or as placeholders."""
+        size = self.page_size + 1
+        if self.direction is None:
+            return todos.newest_first()[:size]
+        created_at, pk = position
+        if self.direction == NEXT:
             after = Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk)
-            return todos.filter(after).newest_first()[: self.page_size + 1]
+            return todos.filter(after).newest_first()[:size]
         before = Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=pk)
-        return todos.filter(before).order_by("created_at", "id")[: self.page_size + 1]
+        return todos.filter(before).order_by("created_at", "id")[:size]
 
     def page(self, fetched, serialize):
         """The response body for the fetched rows: next and previous links and the results."""
         more = len(fetched) > self.page_size
         todos = fetched[: self.page_size]
-        going_back = self.cursor is not None and self.cursor[0] == PREVIOUS
+        going_back = self.direction == PREVIOUS
         if going_back:
             todos.reverse()
         has_next = (more and not going_back) or going_back

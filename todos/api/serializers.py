@@ -1,3 +1,5 @@
+from datetime import UTC
+
 from rest_framework import serializers
 
 from ..models import Priority
@@ -29,6 +31,32 @@ class TodoSerializer(serializers.Serializer):
     completed_at = serializers.DateTimeField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
+
+
+PRIORITY_NAMES = {priority.value: priority.label for priority in Priority}
+
+
+def todo_data(todo):
+    """What `TodoSerializer(todo).data` gives, built directly: DRF's per-field machinery cost
+    more than everything else in a list request (a test pins the two equal)."""
+    return {
+        "id": todo.id,
+        "title": todo.title,
+        "description": todo.description,
+        "priority": PRIORITY_NAMES[todo.priority],
+        "due_date": todo.due_date.isoformat() if todo.due_date else None,
+        "completed": todo.completed,
+        "completed_at": _iso_utc(todo.completed_at),
+        "created_at": _iso_utc(todo.created_at),
+        "updated_at": _iso_utc(todo.updated_at),
+    }
+
+
+def _iso_utc(value):
+    if value is None:
+        return None
+    text = value.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class TodoBulkSerializer(serializers.ListSerializer):

@@ -11,16 +11,24 @@ from rest_framework import status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.exceptions import NotFound
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 
-from .. import executor, services
+from .. import selectors, services
 from ..db import server_connection_limits
-from ..models import Todo
 from .pagination import TodoCursorPagination
-from .serializers import TodoBulkSerializer, TodoFilterSerializer, TodoSerializer
+from .serializers import TodoBulkSerializer, TodoFilterSerializer, TodoSerializer, todo_data
 
 NO_SUCH_TODO = "No todo with this id."
+
+
+class JSONOnlyNegotiation(DefaultContentNegotiation):
+    """The API renders only JSON: skip parsing the Accept header (parsers are still matched
+    against Content-Type, so a wrong one is a 415)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
 
 
 class APIView(adrf.views.APIView):
@@ -28,6 +36,8 @@ class APIView(adrf.views.APIView):
 
     Requests without a token (session cookies) still authenticate in one sync_to_async hop.
     """
+
+    content_negotiation_class = JSONOnlyNegotiation
 
     async def async_dispatch(self, request, *args, **kwargs):
         self.args, self.kwargs = args, kwargs
@@ -65,9 +75,7 @@ def _validated(serializer):
 
 def _created(request, todo):
     location = request.build_absolute_uri(f"/api/todo/{todo.pk}")
-    return Response(
-        TodoSerializer(todo).data, status=status.HTTP_201_CREATED, headers={"Location": location}
-    )
+    return Response(todo_data(todo), status=status.HTTP_201_CREATED, headers={"Location": location})
 
 
 class TokenView(APIView):
@@ -90,9 +98,10 @@ class TodoListView(APIView):
     async def get(self, request):
         filters = TodoFilterSerializer.from_query(request.query_params)
         paginator = TodoCursorPagination(request)
-        todos = Todo.objects.for_owner(request.user).filtered(**filters)
-        fetched = await executor.run(executor.select(paginator.page_queryset(todos)))
-        return Response(paginator.page(fetched, lambda page: TodoSerializer(page, many=True).data))
+        fetched = await selectors.alist_todos(
+            owner=request.user, filters=filters, paginator=paginator
+        )
+        return Response(paginator.page(fetched, lambda page: [todo_data(t) for t in page]))
 
     async def post(self, request):
         fields = _validated(TodoSerializer(data=request.data))
@@ -104,14 +113,13 @@ class TodoBulkView(APIView):
     async def post(self, request):
         items = _validated(TodoBulkSerializer(data=request.data))
         todos = await services.acreate_todos(owner=request.user, items=items)
-        return Response(TodoSerializer(todos, many=True).data, status=status.HTTP_201_CREATED)
+        return Response([todo_data(t) for t in todos], status=status.HTTP_201_CREATED)
 
 
 class TodoDetailView(APIView):
     async def get(self, request, pk):
-        todos = Todo.objects.for_owner(request.user).filter(pk=pk)
-        [todo] = await executor.run(executor.select(todos)) or _not_found()
-        return Response(TodoSerializer(todo).data)
+        todo = await selectors.aget_todo(owner=request.user, pk=pk) or _not_found()
+        return Response(todo_data(todo))
 
     async def put(self, request, pk):
         return await self._update(request, pk, partial=False)
@@ -127,7 +135,7 @@ class TodoDetailView(APIView):
     async def _update(self, request, pk, *, partial):
         fields = _validated(TodoSerializer(data=request.data, partial=partial))
         todo = await services.aupdate_todo(owner=request.user, pk=pk, **fields) or _not_found()
-        return Response(TodoSerializer(todo).data)
+        return Response(todo_data(todo))
 
 
 def _not_found():

@@ -1,0 +1,51 @@
+"""The API's reads, each one statement built from TodoQuerySet once per shape (see
+todos.executor.cached) and run on the request's connection."""
+
+from django.contrib.auth import get_user_model
+
+from . import executor
+from .executor import Param
+from .models import Todo
+
+
+async def aget_todo(*, owner, pk):
+    """The owner's todo with this id, or None."""
+    statement = executor.cached(
+        ("todo", "get"),
+        lambda: executor.select(
+            Todo.objects.for_owner(Param("owner")).filter(pk=Param("pk")).order_by()
+        ),
+    )
+    todos = await executor.run(statement.bind(owner=owner.pk, pk=pk))
+    return todos[0] if todos else None
+
+
+async def alist_todos(*, owner, filters, paginator):
+    """One page of the owner's todos (plus one more, if any follows), filtered and newest
+    first; `filters` holds the list filters, None meaning 'any'."""
+    present = tuple(sorted(name for name, value in filters.items() if value is not None))
+
+    def build():
+        todos = Todo.objects.for_owner(Param("owner")).filtered(
+            **{name: Param(name) for name in present}
+        )
+        position = (Param("position_created_at"), Param("position_pk"))
+        return executor.select(paginator.page_queryset(todos, position))
+
+    statement = executor.cached(
+        ("todo", "list", present, paginator.direction, paginator.page_size), build
+    )
+    values = {name: filters[name] for name in present}
+    if paginator.position:
+        values["position_created_at"], values["position_pk"] = paginator.position
+    return await executor.run(statement.bind(owner=owner.pk, **values))
+
+
+async def auser_for_token(key):
+    """The user whose API token this is, or None."""
+    statement = executor.cached(
+        ("user", "by-token"),
+        lambda: executor.select(get_user_model().objects.filter(auth_token__key=Param("key"))),
+    )
+    users = await executor.run(statement.bind(key=key))
+    return users[0] if users else None
