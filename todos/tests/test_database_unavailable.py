@@ -78,6 +78,7 @@ def test_an_unreachable_database_answers_503(alice_api, reconfigure_pool):
     assert_503(alice_api.get("/api/todo"))
 
 
+@pytest.mark.direct_only  # sets the timeout in `options`; test_pgbouncer.py has the role's twin
 def test_a_statement_timeout_answers_503_and_the_pool_recovers(alice, alice_api, reconfigure_pool):
     todo = create_todo(owner=alice, title="locked")
     reconfigure_pool(OPTIONS={"options": "-c statement_timeout=200"})
