@@ -81,3 +81,21 @@ def connection_arithmetic(workers, limits):
         "connection_budget_source": budget_source,
         "pgbouncer": settings.DB_PGBOUNCER,
     }
+
+
+def api_pool_connection_kwargs(using=connection):
+    """psycopg connect kwargs for a pool the project opens beside Django's (the API's async pool):
+    the same server, database and timeouts as Django's connections, and behind PgBouncer no
+    `options` startup parameter and no prepared statements (DB_PREPARE_THRESHOLD is None)."""
+    db = using.settings_dict
+    kwargs = {
+        "dbname": db["NAME"],
+        "host": db["HOST"],
+        "port": db["PORT"],
+        "user": db["USER"],
+        "password": db["PASSWORD"],
+        "connect_timeout": db["OPTIONS"].get("connect_timeout"),
+        "options": db["OPTIONS"].get("options"),
+    }
+    kwargs = {name: value for name, value in kwargs.items() if value}
+    return {**kwargs, "prepare_threshold": settings.DB_PREPARE_THRESHOLD}

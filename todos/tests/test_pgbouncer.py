@@ -1,5 +1,6 @@
 """Behind PgBouncer in transaction mode (the --pgbouncer pass of bin/test, DB_PGBOUNCER=1)."""
 
+import asyncio
 import io
 
 import psycopg
@@ -8,6 +9,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from todos.checks import check_pgbouncer_role
+from todos.db import api_pool_connection_kwargs
 from todos.models import Todo
 from todos.services import create_todo
 
@@ -74,3 +76,22 @@ def test_a_statement_timeout_from_the_role_answers_503_and_recovers(
         call_command("configure_role", stdout=io.StringIO())
         pgbouncer.admin("RECONNECT")
     assert alice_api.get(f"/api/todo/{todo.pk}").status_code == 200
+
+
+def test_the_api_pools_connections_work_through_pgbouncer_without_prepared_statements(
+    pgbouncer,
+):
+    kwargs = api_pool_connection_kwargs()
+    assert "options" not in kwargs
+    assert kwargs["prepare_threshold"] is None
+    assert kwargs["port"] == str(pgbouncer.port)
+
+    async def run_the_same_query_ten_times():
+        async with await psycopg.AsyncConnection.connect(autocommit=True, **kwargs) as conn:
+            for n in range(10):  # past psycopg's default threshold of 5
+                cursor = await conn.execute("SELECT %s::int + 1", [n])
+                assert await cursor.fetchone() == (n + 1,)
+            cursor = await conn.execute("SELECT count(*) FROM pg_prepared_statements")
+            return (await cursor.fetchone())[0]
+
+    assert asyncio.run(run_the_same_query_ten_times()) == 0
