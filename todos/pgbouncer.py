@@ -8,8 +8,10 @@ import argparse
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -149,6 +151,7 @@ def main():
         max_client_conn=args.max_client_conn,
     ).start()
     print(f"PgBouncer (transaction mode) on 127.0.0.1:{bouncer.port}; Ctrl-C stops it", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         bouncer.process.wait()
     except KeyboardInterrupt:
