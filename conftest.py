@@ -107,7 +107,12 @@ def django_db_setup(request, django_db_setup, django_db_blocker):
     direct = {"HOST": db["HOST"], "PORT": db["PORT"]}
     with django_db_blocker.unblock():
         call_command("configure_role", stdout=io.StringIO())
-        bouncer = LocalPgBouncer(server_host=db["HOST"], server_port=db["PORT"], user=db["USER"])
+        bouncer = LocalPgBouncer(
+            server_host=db["HOST"],
+            server_port=db["PORT"],
+            user=db["USER"],
+            password=db["PASSWORD"],
+        )
         bouncer.start()
         connection.close()
         connection.close_pool()

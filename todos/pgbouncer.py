@@ -23,7 +23,7 @@ DEFAULT_PORTS = range(6432, 6440)
 
 INI = """\
 [databases]
-* = host={server_host} port={server_port}
+* = host={server_host} port={server_port}{server_password}
 
 [pgbouncer]
 listen_addr = 127.0.0.1
@@ -62,6 +62,7 @@ class LocalPgBouncer:
         server_host="127.0.0.1",
         server_port=5432,
         user="postgres",
+        password="",
         pool_size=20,
         max_client_conn=200,
     ):
@@ -70,6 +71,7 @@ class LocalPgBouncer:
         self.settings = dict(
             server_host=server_host or "127.0.0.1",
             server_port=server_port or 5432,
+            server_password=f" password={password}" if password else "",
             port=self.port,
             user=user,
             pool_size=pool_size,
