@@ -1,5 +1,10 @@
+import io
+
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -13,13 +18,6 @@ PASSWORD = "correct-horse-battery"
 TRANSPORTS = ["django", "live"]
 # For tests that look inside this process's Django connection (captured queries, its pool).
 django_transport_only = pytest.mark.parametrize("api_transport", ["django"])
-
-
-def pytest_collection_modifyitems(items):
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec and callspec.params.get("api_transport") == "live":
-            item.add_marker(pytest.mark.django_db(transaction=True))
 
 
 @pytest.fixture(scope="session")
@@ -96,3 +94,80 @@ def anon_api(new_api_client):
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# --pgbouncer: the API tests again, with the app's connections through a local PgBouncer in
+# transaction mode (bin/test runs both). A test is an API test when it uses an API client fixture
+# (alice_api, anon_api, ...) or the pgbouncer fixture, and is not marked direct_only.
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--pgbouncer",
+        action="store_true",
+        help="run the API tests through a local PgBouncer in transaction mode (with DB_PGBOUNCER=1)",
+    )
+
+
+def pytest_configure(config):
+    if config.getoption("pgbouncer") and not settings.DB_PGBOUNCER:
+        raise pytest.UsageError("--pgbouncer runs the settings of DB_PGBOUNCER=1: set it too")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec and callspec.params.get("api_transport") == "live":
+            item.add_marker(pytest.mark.django_db(transaction=True))
+
+    def through_pgbouncer(item):
+        uses = set(item.fixturenames)
+        api = "pgbouncer" in uses or any(name.endswith("_api") for name in uses)
+        return api and not item.get_closest_marker("direct_only")
+
+    def runs_in_this_pass(item):
+        if config.getoption("pgbouncer"):
+            return through_pgbouncer(item)
+        return "pgbouncer" not in item.fixturenames
+
+    config.hook.pytest_deselected(items=[item for item in items if not runs_in_this_pass(item)])
+    items[:] = [item for item in items if runs_in_this_pass(item)]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(request, django_db_setup, django_db_blocker):
+    """With --pgbouncer the test database is still created and migrated directly (CREATE
+    DATABASE and concurrent index builds cannot go through transaction pooling); then the role
+    gets its settings and every app connection goes through PgBouncer until the session ends."""
+    if not request.config.getoption("pgbouncer"):
+        yield None
+        return
+    from todos.pgbouncer import LocalPgBouncer
+
+    db = connection.settings_dict
+    direct = {"HOST": db["HOST"], "PORT": db["PORT"]}
+    with django_db_blocker.unblock():
+        call_command("configure_role", stdout=io.StringIO())
+        bouncer = LocalPgBouncer(
+            server_host=db["HOST"],
+            server_port=db["PORT"],
+            user=db["USER"],
+            password=db["PASSWORD"],
+        )
+        bouncer.start()
+        connection.close()
+        connection.close_pool()
+        db.update(HOST="127.0.0.1", PORT=str(bouncer.port))
+    yield bouncer
+    with django_db_blocker.unblock():
+        connection.close()
+        connection.close_pool()
+        db.update(direct)
+    bouncer.stop()  # before the test database is dropped: PgBouncer holds connections to it
+
+
+@pytest.fixture
+def pgbouncer(request, django_db_setup):
+    """The local PgBouncer the app's connections go through; these tests run only in the
+    --pgbouncer pass of bin/test."""
+    return django_db_setup

@@ -61,14 +61,24 @@ TEMPLATES = [
 ]
 
 # The database and its pool. Sizes follow the seed report: 20 steady + 30 overflow = 50.
+# Behind PgBouncer in transaction mode (DB_PGBOUNCER=1) PgBouncer does the pooling, so each worker
+# keeps only a few connections to it (docs/scaling.md).
 DATABASE_URL = env("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/todos")
-DB_POOL_MIN_SIZE = env.int("DB_POOL_MIN_SIZE", default=20)
-DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=50)
+DB_PGBOUNCER = env.bool("DB_PGBOUNCER", default=False)
+DB_POOL_MIN_SIZE = env.int("DB_POOL_MIN_SIZE", default=2 if DB_PGBOUNCER else 20)
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=10 if DB_PGBOUNCER else 50)
 DB_POOL_TIMEOUT = env.float("DB_POOL_TIMEOUT", default=5.0)
 DB_POOL_MAX_WAITING = env.int("DB_POOL_MAX_WAITING", default=200)
 DB_POOL_MAX_LIFETIME = env.float("DB_POOL_MAX_LIFETIME", default=3600.0)
 DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=10)
 DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=30000)
+# How many connections this node's workers may open in all; unset: what the server allows
+# (todos/db.py::connection_budget). With several nodes, each node's share.
+DB_CONNECTION_BUDGET = env.int("DB_CONNECTION_BUDGET", default=None)
+# psycopg's prepare_threshold for pools the project opens itself (the API's async pool). A
+# prepared statement lives on one server connection and PgBouncer in transaction mode moves
+# clients between them, so None (never prepare) behind it. Django's own pool keeps Django's None.
+DB_PREPARE_THRESHOLD = None if DB_PGBOUNCER else env.int("DB_PREPARE_THRESHOLD", default=5)
 WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=1)
 API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=5.0)
 
@@ -76,16 +86,16 @@ API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=5.0)
 API_FAST_LANE = env.bool("API_FAST_LANE", default=True)
 DB_API_POOL_MIN_SIZE = env.int("DB_API_POOL_MIN_SIZE", default=2)
 DB_API_POOL_MAX_SIZE = env.int("DB_API_POOL_MAX_SIZE", default=16)
-# Server-side prepared statements after this many runs of a statement; none behind PgBouncer.
-DB_API_PREPARE_THRESHOLD = env.int("DB_API_PREPARE_THRESHOLD", default=5)
+
 
 _database = env.db_url_config(DATABASE_URL)
 _database.update(
     CONN_MAX_AGE=0,  # required with the pool, and persistent connections leak under ASGI
     CONN_HEALTH_CHECKS=True,  # the seed's pool_pre_ping: the pool checks on checkout
+    # A server-side cursor lives on one server connection: not behind transaction pooling.
+    DISABLE_SERVER_SIDE_CURSORS=DB_PGBOUNCER,
     OPTIONS={
         "connect_timeout": DB_CONNECT_TIMEOUT,
-        "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
         "pool": {
             "min_size": DB_POOL_MIN_SIZE,
             "max_size": DB_POOL_MAX_SIZE,
@@ -95,6 +105,10 @@ _database.update(
         },
     },
 )
+if not DB_PGBOUNCER:
+    # PgBouncer refuses the `options` startup parameter; behind it `manage.py configure_role`
+    # sets statement_timeout (and timezone) on the role instead.
+    _database["OPTIONS"]["options"] = f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -30,6 +30,7 @@ from django.middleware.security import SecurityMiddleware
 from django.urls import get_resolver, set_script_prefix
 from psycopg_pool import AsyncConnectionPool
 
+from ..db import api_pool_connection_kwargs
 from ..executor import lane_pool
 
 LANE_PATHS = re.compile(r"/api/todo(?:/[0-9]{1,19})?")
@@ -85,24 +86,15 @@ class FastLane:
 def make_pool():
     """The lane's pool: the same server, options and pool limits as Django's own connection
     (read from it, so tests that reconfigure one reconfigure both), sized by DB_API_POOL_*."""
-    db = connections["default"].settings_dict
-    options, limits = db["OPTIONS"], db["OPTIONS"]["pool"]
-    connect_options = {
-        "dbname": db["NAME"],
-        "host": db["HOST"],
-        "port": db["PORT"],
-        "user": db["USER"],
-        "password": db["PASSWORD"],
-        "connect_timeout": options.get("connect_timeout"),
-        # psycopg's C loaders return aware datetimes in the session's time zone: pin it to UTC.
-        "options": " ".join(filter(None, [options.get("options"), "-c TimeZone=UTC"])),
-    }
+    django_connection = connections["default"]
+    kwargs = api_pool_connection_kwargs(django_connection)
+    if "options" in kwargs:
+        # psycopg's C loaders give aware datetimes in the session's time zone: pin it to UTC
+        # (behind PgBouncer, `manage.py configure_role` sets it on the role).
+        kwargs["options"] += " -c TimeZone=UTC"
+    limits = django_connection.settings_dict["OPTIONS"]["pool"]
     return AsyncConnectionPool(
-        kwargs={
-            **{k: v for k, v in connect_options.items() if v not in (None, "")},
-            "autocommit": True,
-            "prepare_threshold": settings.DB_API_PREPARE_THRESHOLD,
-        },
+        kwargs={**kwargs, "autocommit": True},
         min_size=settings.DB_API_POOL_MIN_SIZE,
         max_size=settings.DB_API_POOL_MAX_SIZE,
         timeout=limits["timeout"],

@@ -16,7 +16,7 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 
 from .. import selectors, services
-from ..db import server_connection_limits
+from ..db import connection_arithmetic, server_connection_limits
 from .pagination import TodoCursorPagination
 from .serializers import TodoBulkSerializer, TodoFilterSerializer, TodoSerializer, todo_data
 
@@ -185,9 +185,5 @@ def pool_status():
         },
         "requests_waiting": stats.get("requests_waiting", 0),
         "counters": {name: stats.get(name, 0) for name in counter_names},
-        "server": {
-            **limits,
-            "workers": workers,
-            "workers_x_pool_max": workers * pool.max_size,
-        },
+        "server": {**limits, **connection_arithmetic(workers, limits)},
     }

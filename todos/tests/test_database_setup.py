@@ -1,6 +1,8 @@
 import pytest
 from django.db import connection
 
+from todos.db import api_pool_connection_kwargs
+
 pytestmark = pytest.mark.django_db
 
 SEED_INDEXES = {
@@ -39,3 +41,16 @@ def test_every_pooled_connection_has_the_timeouts():
 def test_persistent_connections_are_off_and_checked_on_checkout():
     assert connection.settings_dict["CONN_MAX_AGE"] == 0
     assert connection.settings_dict["CONN_HEALTH_CHECKS"] is True
+
+
+def test_the_api_pool_connects_like_django_and_may_prepare_statements_directly(settings):
+    kwargs = api_pool_connection_kwargs()
+    db = connection.settings_dict
+    assert (kwargs["dbname"], kwargs["host"], kwargs["port"]) == (
+        db["NAME"],
+        db["HOST"],
+        db["PORT"],
+    )
+    assert kwargs["options"] == f"-c statement_timeout={settings.DB_STATEMENT_TIMEOUT_MS}"
+    assert kwargs["connect_timeout"] == 10
+    assert kwargs["prepare_threshold"] == 5

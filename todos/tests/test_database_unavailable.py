@@ -149,6 +149,7 @@ def test_an_unreachable_database_answers_503(alice_api, pools):
     assert_503(alice_api.post("/api/todo", {"title": "lost?"}, format="json"))
 
 
+@pytest.mark.direct_only  # sets the timeout in `options`; test_pgbouncer.py has the role's twin
 def test_a_statement_timeout_answers_503_and_the_pool_recovers(alice, alice_api, pools, table_lock):
     todo = create_todo(owner=alice, title="locked")
     pools.rebuild(options="-c statement_timeout=200")

@@ -5,14 +5,14 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 
-def test_staff_see_this_workers_pool_and_the_servers_limits(staff_api):
+def test_staff_see_this_workers_pool_and_the_servers_limits(staff_api, settings):
     response = staff_api.get("/api/debug/pool-status")
 
     assert response.status_code == 200
     body = response.json()
     assert body["pid"] == os.getpid()
-    assert body["pool"]["min_size"] == 20
-    assert body["pool"]["max_size"] == 50
+    assert body["pool"]["min_size"] == settings.DB_POOL_MIN_SIZE
+    assert body["pool"]["max_size"] == settings.DB_POOL_MAX_SIZE
     assert body["pool"]["max_lifetime"] == 3600
     assert body["connections"]["in_use"] >= 1  # this request's own connection
     assert (
@@ -34,6 +34,24 @@ def test_staff_see_this_workers_pool_and_the_servers_limits(staff_api):
         server["max_connections"] - server["reserved_connections"]
     )
     assert server["current_connections"] >= 1
+    assert server["workers"] == settings.WEB_CONCURRENCY
+    assert server["pgbouncer"] == settings.DB_PGBOUNCER
+
+
+def test_it_counts_every_pool_a_worker_opens_against_the_budget(staff_api, settings):
+    settings.WEB_CONCURRENCY, settings.DB_CONNECTION_BUDGET = 3, 120
+    settings.DB_API_POOL_MAX_SIZE = 7
+
+    server = staff_api.get("/api/debug/pool-status").json()["server"]
+
+    assert server["pools"] == {
+        "DB_POOL_MAX_SIZE": settings.DB_POOL_MAX_SIZE,
+        "DB_API_POOL_MAX_SIZE": 7,
+    }
+    assert server["connections_per_worker"] == settings.DB_POOL_MAX_SIZE + 7
+    assert server["workers_x_connections_per_worker"] == 3 * (settings.DB_POOL_MAX_SIZE + 7)
+    assert server["connection_budget"] == 120
+    assert server["connection_budget_source"] == "DB_CONNECTION_BUDGET"
 
 
 def test_non_staff_get_403(alice_api):

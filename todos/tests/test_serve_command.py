@@ -1,34 +1,48 @@
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
-from todos.management.commands.serve import HEADROOM, fit_workers_and_pool
+import psycopg
+import pytest
+from django.db import connection
+
+from todos.management.commands.serve import fit_workers_and_pools
 
 ROOT = Path(__file__).resolve().parents[2]
+DJANGO_POOL = {"DB_POOL_MAX_SIZE": 50, "DB_API_POOL_MAX_SIZE": 0}
+BOTH_POOLS = {"DB_POOL_MAX_SIZE": 40, "DB_API_POOL_MAX_SIZE": 20}
+
+
+def fit(workers, pools, budget, explicit=False):
+    return fit_workers_and_pools(
+        workers=workers, pools=pools, budget=budget, pools_are_explicit=explicit
+    )
 
 
 def test_defaults_that_fit_are_kept():
-    assert fit_workers_and_pool(
-        workers=1, pool_max=50, available=97, pool_max_is_explicit=False
-    ) == (1, 50, None)
+    assert fit(1, DJANGO_POOL, 92) == (1, DJANGO_POOL, None)
 
 
 def test_it_lowers_the_pool_max_per_worker_when_the_default_does_not_fit():
-    workers, pool_max, note = fit_workers_and_pool(
-        workers=2, pool_max=50, available=97, pool_max_is_explicit=False
-    )
-    assert (workers, pool_max) == (2, (97 - HEADROOM) // 2)
-    assert workers * pool_max <= 97 - HEADROOM
-    assert "pool max per worker lowered (50 -> 46)" in note
+    workers, pools, note = fit(2, DJANGO_POOL, 92)
+    assert (workers, pools) == (2, {"DB_POOL_MAX_SIZE": 46, "DB_API_POOL_MAX_SIZE": 0})
+    assert "connections per worker lowered (50 -> 46)" in note
 
 
-def test_it_runs_fewer_workers_to_keep_an_explicit_pool_max():
-    workers, pool_max, note = fit_workers_and_pool(
-        workers=4, pool_max=50, available=97, pool_max_is_explicit=True
-    )
-    assert (workers, pool_max) == (1, 50)
-    assert "fewer workers (4 -> 1)" in note
+def test_it_shrinks_both_pools_of_a_worker_to_fit():
+    workers, pools, note = fit(2, BOTH_POOLS, 92)
+    assert workers == 2
+    assert pools == {"DB_POOL_MAX_SIZE": 30, "DB_API_POOL_MAX_SIZE": 15}
+    assert workers * sum(pools.values()) <= 92
+    assert "connections per worker lowered (60 -> 45)" in note
+
+
+def test_it_runs_fewer_workers_to_keep_explicit_pool_sizes():
+    workers, pools, note = fit(4, BOTH_POOLS, 92, explicit=True)
+    assert (workers, pools) == (1, BOTH_POOLS)
+    assert "fewer workers (4 -> 1) to keep DB_POOL_MAX_SIZE=40 + DB_API_POOL_MAX_SIZE=20" in note
 
 
 def test_an_unreachable_database_stops_with_one_line_naming_database_url():
@@ -47,3 +61,32 @@ def test_an_unreachable_database_stops_with_one_line_naming_database_url():
     assert lines[0].startswith(
         "CommandError: Cannot reach PostgreSQL at DATABASE_URL=postgres://postgres@127.0.0.1:1/todos"
     )
+
+
+@pytest.fixture
+def empty_database():
+    name = f"test_todos_empty_{uuid.uuid4().hex[:8]}"
+    db = connection.settings_dict
+    params = dict(host=db["HOST"], port=db["PORT"], user=db["USER"], autocommit=True)
+    with psycopg.connect(dbname="postgres", **params) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{name}"
+    with psycopg.connect(dbname="postgres", **params) as admin:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_behind_pgbouncer_it_refuses_to_serve_an_unmigrated_database(empty_database):
+    env = {**os.environ, "DATABASE_URL": empty_database, "DB_PGBOUNCER": "1"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "serve"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "migrations are not applied" in result.stderr
+    assert "directly against PostgreSQL" in result.stderr
+    with psycopg.connect(empty_database) as conn:  # and it migrated nothing through PgBouncer
+        assert conn.execute("SELECT to_regclass('todos')").fetchone() == (None,)

@@ -1,5 +1,6 @@
-"""Create the database if missing, migrate, collect static files, fit the worker count and
-pool size to PostgreSQL's max_connections, then exec the production ASGI server."""
+"""Create the database if missing and migrate (both skipped behind PgBouncer), collect static
+files, fit the worker count and every worker's pools to the connection budget (todos/db.py),
+then exec the production ASGI server."""
 
 import os
 import sys
@@ -10,27 +11,48 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
-from todos.db import server_connection_limits
+from todos.db import (
+    connection_budget,
+    connections_per_worker,
+    describe_pools,
+    server_connection_limits,
+    worker_pools,
+)
 
 # Connections kept free for migrations, the admin shell and psql while the server runs.
 HEADROOM = 5
 
+# The env var holding each pool's min size, by the setting that holds its max.
+POOL_MIN_SETTINGS = {
+    "DB_POOL_MAX_SIZE": "DB_POOL_MIN_SIZE",
+    "DB_API_POOL_MAX_SIZE": "DB_API_POOL_MIN_SIZE",
+}
 
-def fit_workers_and_pool(*, workers, pool_max, available, pool_max_is_explicit):
-    """Return (workers, pool_max, note) so that workers x pool_max fits in `available`."""
-    budget = available - HEADROOM
-    if workers * pool_max <= budget:
-        return workers, pool_max, None
-    if pool_max_is_explicit:
-        fitted = max(1, budget // pool_max)
+
+def fit_workers_and_pools(*, workers, pools, budget, pools_are_explicit):
+    """Return (workers, pools, note) so that workers x all pools' max fits in `budget`."""
+    per_worker = connections_per_worker(pools)
+    if workers * per_worker <= budget:
+        return workers, pools, None
+    if pools_are_explicit:
+        fitted = max(1, budget // per_worker)
         return (
             fitted,
-            pool_max,
-            f"fewer workers ({workers} -> {fitted}) to keep DB_POOL_MAX_SIZE={pool_max}",
+            pools,
+            f"fewer workers ({workers} -> {fitted}) to keep {describe_pools(pools)}",
         )
-    fitted = max(1, budget // workers)
-    return workers, fitted, f"pool max per worker lowered ({pool_max} -> {fitted})"
+    # Shrink every pool by the same factor, keeping at least one connection in each.
+    share = max(1, budget // workers)
+    fitted = {
+        name: max(1, size * share // per_worker) if size else 0 for name, size in pools.items()
+    }
+    return (
+        workers,
+        fitted,
+        f"connections per worker lowered ({per_worker} -> {connections_per_worker(fitted)})",
+    )
 
 
 class Command(BaseCommand):
@@ -43,29 +65,36 @@ class Command(BaseCommand):
         parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
 
     def handle(self, *args, host, port, server, **options):
-        create_database_if_missing(settings.DATABASES["default"])
-        call_command("migrate", interactive=False, verbosity=0)
+        if settings.DB_PGBOUNCER:
+            refuse_unapplied_migrations()
+        else:
+            create_database_if_missing(settings.DATABASES["default"])
+            call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
 
         limits = server_connection_limits()
         connection.close()
         connection.close_pool()
-        workers, pool_max, note = fit_workers_and_pool(
+        budget, source = connection_budget(limits, headroom=HEADROOM)
+        workers, pools, note = fit_workers_and_pools(
             workers=int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1),
-            pool_max=settings.DB_POOL_MAX_SIZE,
-            available=limits["available_connections"],
-            pool_max_is_explicit="DB_POOL_MAX_SIZE" in os.environ,
+            pools=worker_pools(),
+            budget=budget,
+            pools_are_explicit=any(name in os.environ for name in worker_pools()),
         )
-        pool_min = min(settings.DB_POOL_MIN_SIZE, pool_max)
-        os.environ.update(
-            WEB_CONCURRENCY=str(workers),
-            DB_POOL_MAX_SIZE=str(pool_max),
-            DB_POOL_MIN_SIZE=str(pool_min),
-        )
+        os.environ["WEB_CONCURRENCY"] = str(workers)
+        for name, size in pools.items():
+            if size:
+                min_name = POOL_MIN_SETTINGS[name]
+                pool_min = min(getattr(settings, min_name, size), size)
+                os.environ.update({name: str(size), min_name: str(pool_min)})
+        per_worker = connections_per_worker(pools)
         self.stdout.write(
-            f"Serving http://{host}:{port}/ with {server}: {workers} workers x pool {pool_min}-{pool_max} "
-            f"= up to {workers * pool_max} of PostgreSQL's {limits['available_connections']} connections"
-            + (f" ({note})" if note else "")
+            f"Serving http://{host}:{port}/ with {server}: {workers} workers x "
+            f"{per_worker} connections ({describe_pools(pools)}) = up to {workers * per_worker} "
+            f"of {budget} ({source})"
+            + (f"; {note}" if note else "")
+            + ("; through PgBouncer (transaction mode)" if settings.DB_PGBOUNCER else "")
         )
         sys.stdout.flush()
         command = server_command(server, host, port, workers)
@@ -105,6 +134,19 @@ def server_command(server, host, port, workers):
         "httptools",
         "--no-access-log",
     ]
+
+
+def refuse_unapplied_migrations():
+    """Behind PgBouncer, migrations run once per release, directly against PostgreSQL: a
+    concurrent index build and its session settings cannot go through transaction pooling."""
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if plan:
+        raise CommandError(
+            f"{len(plan)} migrations are not applied. Behind PgBouncer, run them directly "
+            "against PostgreSQL first: DATABASE_URL=<PostgreSQL itself> manage.py migrate "
+            "&& manage.py configure_role (docs/scaling.md)."
+        )
 
 
 def create_database_if_missing(db):

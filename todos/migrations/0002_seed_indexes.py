@@ -1,0 +1,46 @@
+# The seed's four indexes, built with CREATE INDEX CONCURRENTLY so that a live table of millions
+# of rows keeps taking writes while they build. CONCURRENTLY cannot run inside a transaction,
+# hence atomic = False; run migrations directly against PostgreSQL, not through PgBouncer.
+# If a build fails it leaves an INVALID index behind: DROP INDEX CONCURRENTLY it and migrate again.
+
+from django.contrib.postgres.operations import AddIndexConcurrently
+from django.db import migrations, models
+
+# A large build takes longer than the service's statement_timeout; lift it for this session only
+# (RESET returns to the connection's own default).
+NO_STATEMENT_TIMEOUT = migrations.RunSQL(
+    "SET statement_timeout = 0", reverse_sql="RESET statement_timeout", elidable=True
+)
+RESTORE_STATEMENT_TIMEOUT = migrations.RunSQL(
+    "RESET statement_timeout", reverse_sql="SET statement_timeout = 0", elidable=True
+)
+
+
+class Migration(migrations.Migration):
+
+    atomic = False
+
+    dependencies = [
+        ('todos', '0001_initial'),
+    ]
+
+    operations = [
+        NO_STATEMENT_TIMEOUT,
+        AddIndexConcurrently(
+            model_name='todo',
+            index=models.Index(fields=['completed'], name='idx_todos_completed'),
+        ),
+        AddIndexConcurrently(
+            model_name='todo',
+            index=models.Index(fields=['priority'], name='idx_todos_priority'),
+        ),
+        AddIndexConcurrently(
+            model_name='todo',
+            index=models.Index(fields=['created_at'], name='idx_todos_created_at'),
+        ),
+        AddIndexConcurrently(
+            model_name='todo',
+            index=models.Index(fields=['completed', 'priority'], name='idx_todos_completed_priority'),
+        ),
+        RESTORE_STATEMENT_TIMEOUT,
+    ]

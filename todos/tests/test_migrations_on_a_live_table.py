@@ -1,0 +1,70 @@
+"""The seed's indexes are built concurrently, on a table that already holds rows."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SEED_INDEXES = [
+    "idx_todos_completed",
+    "idx_todos_priority",
+    "idx_todos_created_at",
+    "idx_todos_completed_priority",
+]
+VALID_INDEXES_SQL = """
+    SELECT i.relname, x.indisvalid, x.indisready
+    FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+    WHERE x.indrelid = 'todos'::regclass
+"""
+
+
+def migrate(target):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(target)
+
+
+def indexes():
+    with connection.cursor() as cursor:
+        cursor.execute(VALID_INDEXES_SQL)
+        return {name: (valid, ready) for name, valid, ready in cursor.fetchall()}
+
+
+def test_the_seed_indexes_are_built_on_a_table_that_already_holds_rows(alice):
+    migrate([("todos", "0001_initial")])
+    try:
+        assert not set(SEED_INDEXES) & set(indexes())
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO todos (owner_id, title, description, priority, completed,
+                                   created_at, updated_at)
+                SELECT %s, 'todo ' || n, '', 1 + n %% 3, n %% 2 = 0, now(), now()
+                FROM generate_series(1, 5000) AS n
+                """,
+                [alice.pk],
+            )
+    finally:
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+    built = indexes()
+    for name in SEED_INDEXES:
+        assert built[name] == (True, True), f"{name} is missing or invalid"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM todos")
+        assert cursor.fetchone() == (5000,)
+
+
+def test_the_index_migration_builds_each_index_concurrently_outside_a_transaction():
+    out = io.StringIO()
+    call_command("sqlmigrate", "todos", "0002", stdout=out)
+    sql = out.getvalue()
+    for name in SEED_INDEXES:
+        assert f'CREATE INDEX CONCURRENTLY "{name}" ON "todos"' in sql
+    assert "BEGIN;" not in sql
+    assert "SET statement_timeout = 0;" in sql
+    assert "RESET statement_timeout;" in sql
