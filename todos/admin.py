@@ -1,10 +1,14 @@
+import datetime as dt
+
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connections
+from django.db.models import Min
+from django.utils import timezone
 from django.utils.functional import cached_property
 
 from . import services
-from .models import Todo
+from .models import Todo, TodoQuerySet
 
 
 class EstimatedCountPaginator(Paginator):
@@ -34,6 +38,43 @@ def _estimated_rows(queryset):
     return row[0] if row else -1  # -1: never analyzed
 
 
+class AdminTodoQuerySet(TodoQuerySet):
+    """The admin's todos. Its date hierarchy asks for the distinct years (months, days) of
+    created_at; Django answers with SELECT DISTINCT DATE_TRUNC(...) over every row (1.4 s on a
+    million rows here). This walks the created_at index instead: one MIN() per distinct value."""
+
+    def datetimes(self, field_name, kind, order="ASC", tzinfo=None):
+        if field_name != "created_at" or kind not in ("year", "month", "day"):
+            return super().datetimes(field_name, kind, order, tzinfo)
+        tz = tzinfo or timezone.get_current_timezone()
+        todos = self.order_by()
+        found = []
+        first = todos.aggregate(first=Min("created_at"))["first"]
+        while first is not None:
+            start = _truncate(timezone.localtime(first, tz), kind)
+            found.append(start)
+            first = todos.filter(created_at__gte=_next(start, kind)).aggregate(
+                first=Min("created_at")
+            )["first"]
+        return found if order == "ASC" else found[::-1]
+
+
+def _truncate(moment, kind):
+    moment = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    if kind in ("year", "month"):
+        moment = moment.replace(day=1)
+    return moment.replace(month=1) if kind == "year" else moment
+
+
+def _next(start, kind):
+    """The start of the following year, month or day (wall-clock arithmetic in start's zone)."""
+    if kind == "year":
+        return start.replace(year=start.year + 1)
+    if kind == "month":
+        return (start + dt.timedelta(days=32)).replace(day=1)
+    return start + dt.timedelta(days=1)
+
+
 @admin.register(Todo)
 class TodoAdmin(admin.ModelAdmin):
     list_display = ("title", "owner", "priority", "completed", "due_date", "created_at")
@@ -60,6 +101,10 @@ class TodoAdmin(admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
+
+    def get_queryset(self, request):
+        todos = super().get_queryset(request)
+        return AdminTodoQuerySet(model=todos.model, query=todos.query, using=todos.db)
 
     def get_readonly_fields(self, request, obj=None):
         # A todo stays with its owner; the owner is chosen once, when staff add it.
