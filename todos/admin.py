@@ -126,12 +126,10 @@ class TodoAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            # `obj` already carries the new values: update a fresh copy, so that update_todo
-            # sees the old `completed` and stamps or clears completed_at.
-            changed = {n: form.cleaned_data[n] for n in form.changed_data}
-            saved = services.update_todo(todo=Todo.objects.get(pk=obj.pk), **changed)
+            changed = {name: form.cleaned_data[name] for name in form.changed_data}
+            saved = services.update_todo(owner=obj.owner, pk=obj.pk, **changed)
         else:
-            fields = {n: form.cleaned_data[n] for n in services.EDITABLE_FIELDS}
+            fields = {name: form.cleaned_data[name] for name in services.EDITABLE_FIELDS}
             saved = services.create_todo(owner=form.cleaned_data["owner"], **fields)
         obj.pk, obj.completed_at, obj.updated_at = saved.pk, saved.completed_at, saved.updated_at
 

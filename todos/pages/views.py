@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -32,22 +33,24 @@ FILTER_LABELS = {
 @login_required
 def todo_list(request):
     filters, errors = _list_filters(request)
-    todos = Todo.objects.for_owner(request.user).filtered(**filters).newest_first()
-    paginator = TodoCursorPagination()
+    todos = Todo.objects.for_owner(request.user).filtered(**filters)
+    page = {"results": [], "next": None, "previous": None}
     try:
-        page = paginator.paginate_queryset(todos, Request(request))
+        # The API's keyset pagination: each page is one indexed range scan, however deep.
+        paginator = TodoCursorPagination(Request(request))
     except ValidationError as error:  # a broken or outdated cursor, or a bad page_size
-        page, paginator = [], None
         errors.update(_messages_of(error.detail))
+    else:
+        page = paginator.page(list(paginator.page_queryset(todos)), lambda todos: todos)
     context = {
-        "todos": page,
+        "todos": page["results"],
         "form": TodoForm(),
         "filters": {name: request.GET.get(name, "") for name in FILTER_NAMES},
         "filtering": any(v is not None for v in filters.values()) or bool(errors),
         "filter_errors": errors,
         "priorities": [p.label for p in Priority],
-        "next_url": paginator and _relative(paginator.get_next_link()),
-        "previous_url": paginator and _relative(paginator.get_previous_link()),
+        "next_url": _relative(page["next"]),
+        "previous_url": _relative(page["previous"]),
         "back_to": request.get_full_path(),
         "overdue_before": timezone.localdate().isoformat(),
     }
@@ -70,9 +73,7 @@ def todo_edit(request, pk):
     form = TodoEditForm(request.POST or None, instance=todo)
     if form.is_valid():
         changed = {name: form.cleaned_data[name] for name in form.changed_data}
-        # The form wrote the new values onto `todo`; update from a fresh copy so that
-        # update_todo sees the old `completed` and stamps completed_at correctly.
-        todo = services.update_todo(todo=Todo.objects.get(pk=pk), **changed)
+        todo = services.update_todo(owner=request.user, pk=pk, **changed) or _gone()
         messages.success(request, f"Saved “{todo.title}”.")
         return _back(request)
     context = {"form": form, "todo": todo, "back_to": _back_to(request)}
@@ -82,9 +83,8 @@ def todo_edit(request, pk):
 @login_required
 @require_POST
 def todo_toggle(request, pk):
-    todo = get_object_or_404(Todo.objects.for_owner(request.user), pk=pk)
     completed = request.POST.get("completed", "true") == "true"
-    todo = services.update_todo(todo=todo, completed=completed)
+    todo = services.update_todo(owner=request.user, pk=pk, completed=completed) or _gone()
     text = f"Marked “{todo.title}” {'done' if completed else 'not done'}."
     if request.headers.get("X-Requested-With") == "fetch":
         # The list's script swaps in the new row and announces the text itself.
@@ -113,6 +113,10 @@ def signup(request):
         messages.success(request, f"Welcome, {user.username}! Add your first todo below.")
         return redirect("todos:list")
     return render(request, "registration/signup.html", {"form": form})
+
+
+def _gone():
+    raise Http404("No todo with this id.")
 
 
 def _list_filters(request):
