@@ -41,7 +41,8 @@ def todo_list(request):
     except ValidationError as error:  # a broken or outdated cursor, or a bad page_size
         errors.update(_messages_of(error.detail))
     else:
-        page = paginator.page(list(paginator.page_queryset(todos)), lambda todos: todos)
+        fetched = list(paginator.page_queryset(todos, paginator.position))
+        page = paginator.page(fetched, lambda todos: todos)
     context = {
         "todos": page["results"],
         "form": TodoForm(),
