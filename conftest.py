@@ -171,3 +171,13 @@ def pgbouncer(request, django_db_setup):
     """The local PgBouncer the app's connections go through; these tests run only in the
     --pgbouncer pass of bin/test."""
     return django_db_setup
+
+
+@pytest.fixture(autouse=True)
+def plain_static_files(settings):
+    # Production serves hashed names from collectstatic's manifest; tests have no manifest.
+    # (test_static_files.py runs collectstatic itself to check that the manifest builds.)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

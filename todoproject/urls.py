@@ -2,11 +2,18 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from todos.pages import views as pages
+
 urlpatterns = [
     path("api/", include("todos.api.urls")),
     path("admin/", admin.site.urls),
+    path("accounts/login/", pages.LoginView.as_view(), name="login"),
+    path("accounts/logout/", pages.LogoutView.as_view(), name="logout"),
+    path("accounts/signup/", pages.signup, name="signup"),
+    path("", include("todos.pages.urls")),
 ]
 
+# The toolbar's URLs exist only in DEBUG (its app and middleware are added in settings then too).
 if settings.DEBUG:
     from debug_toolbar.toolbar import debug_toolbar_urls
 

@@ -97,3 +97,9 @@ def set_completed(*, todos, completed):
         completed_at=now if completed else None,
         updated_at=now,
     )
+
+
+def delete_todos(*, todos):
+    """Delete a queryset of todos (the admin's bulk delete); returns how many were deleted."""
+    deleted, _ = todos.delete()
+    return deleted

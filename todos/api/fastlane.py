@@ -37,6 +37,8 @@ LANE_PATHS = re.compile(r"/api/todo(?:/[0-9]{1,19})?")
 LANE_METHODS = frozenset(("GET", "POST", "PUT", "PATCH", "DELETE"))
 # Requests with these headers need the features of the full stack (see docs).
 FULL_STACK_HEADERS = frozenset((b"idempotency-key", b"if-match"))
+# This process's lane pool once opened, for the pool-status view.
+open_pool = None
 # A pooled connection idle for longer than this is checked before reuse (the seed's pre-ping);
 # checking every checkout would cost a round trip per request.
 CHECK_AFTER_IDLE_SECONDS = 1.0
@@ -80,6 +82,8 @@ class FastLane:
                     pool = make_pool()
                     await pool.open()
                     self.pool = pool
+                    global open_pool
+                    open_pool = pool
         return self.pool
 
 

@@ -39,10 +39,14 @@ class TodoCursorPagination:
         if self.direction is None:
             return todos.newest_first()[:size]
         created_at, pk = position
+        # The redundant <= / >= bound is what PostgreSQL can use as a range on the created_at
+        # index; the OR alone is only a filter, read from the newest row on (docs/pages-and-admin.md).
         if self.direction == NEXT:
             after = Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk)
+            after &= Q(created_at__lte=created_at)
             return todos.filter(after).newest_first()[:size]
         before = Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=pk)
+        before &= Q(created_at__gte=created_at)
         return todos.filter(before).order_by("created_at", "id")[:size]
 
     def page(self, fetched, serialize):

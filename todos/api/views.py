@@ -1,12 +1,8 @@
 """The JSON API: thin async views (adrf). Serializers validate and render on the event loop
 (they touch no database); every query goes through todos.executor or the ORM's async methods."""
 
-import os
-
 import adrf.views
 from asgiref.sync import iscoroutinefunction, sync_to_async
-from django.conf import settings
-from django.db import connection
 from rest_framework import status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -16,7 +12,7 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 
 from .. import selectors, services
-from ..db import connection_arithmetic, server_connection_limits
+from ..pool_status import pool_status
 from .pagination import TodoCursorPagination
 from .serializers import TodoBulkSerializer, TodoFilterSerializer, TodoSerializer, todo_data
 
@@ -149,41 +145,3 @@ class PoolStatusView(APIView):
 
     async def get(self, request):
         return Response(await sync_to_async(pool_status)())
-
-
-def pool_status():
-    pool = connection.pool
-    pool.open()  # a no-op once open; the first request of a worker may get here first
-    stats = pool.get_stats()
-    limits = server_connection_limits()
-    workers = settings.WEB_CONCURRENCY
-    counter_names = (
-        "requests_num",
-        "requests_queued",
-        "requests_wait_ms",
-        "requests_errors",
-        "requests_waiting",
-        "connections_num",
-        "connections_ms",
-        "connections_errors",
-        "connections_lost",
-        "returns_bad",
-    )
-    return {
-        "pid": os.getpid(),
-        "pool": {
-            "min_size": pool.min_size,
-            "max_size": pool.max_size,
-            "timeout": pool.timeout,
-            "max_waiting": pool.max_waiting,
-            "max_lifetime": pool.max_lifetime,
-        },
-        "connections": {
-            "size": stats["pool_size"],
-            "in_use": stats["pool_size"] - stats["pool_available"],
-            "idle": stats["pool_available"],
-        },
-        "requests_waiting": stats.get("requests_waiting", 0),
-        "counters": {name: stats.get(name, 0) for name in counter_names},
-        "server": {**limits, **connection_arithmetic(workers, limits)},
-    }

@@ -62,3 +62,18 @@ def test_non_staff_get_403(alice_api):
 
 def test_anonymous_callers_get_401(anon_api):
     assert anon_api.get("/api/debug/pool-status").status_code == 401
+
+
+@pytest.mark.parametrize("api_transport", ["live"])
+def test_it_shows_the_fast_lanes_pool_once_a_token_call_opened_it(staff_api, settings):
+    assert staff_api.get("/api/todo").status_code == 200  # served by the lane
+
+    body = staff_api.get("/api/debug/pool-status").json()
+
+    lane = body["api_pool"]
+    assert lane["pool"]["max_size"] == settings.DB_API_POOL_MAX_SIZE
+    assert lane["pool"]["min_size"] == settings.DB_API_POOL_MIN_SIZE
+    assert lane["counters"]["requests_num"] >= 1
+    assert (
+        lane["connections"]["size"] == lane["connections"]["in_use"] + lane["connections"]["idle"]
+    )

@@ -1,0 +1,77 @@
+// Progressive enhancement only: every form here also works as a plain POST without this file.
+(function () {
+  "use strict";
+
+  function announce(text) {
+    var box = document.getElementById("messages");
+    if (!box || !text) return;
+    var line = document.createElement("p");
+    line.className = "message message--success";
+    line.textContent = text;
+    box.replaceChildren(line);
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.matches("[data-confirm]") && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+      return;
+    }
+    if (!form.matches("[data-toggle]")) return;
+
+    // Toggle done / not done in place: the server answers with the row's new HTML.
+    event.preventDefault();
+    var item = form.closest("li");
+    var button = form.querySelector("button");
+    button.disabled = true;
+    fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      headers: { "X-Requested-With": "fetch" },
+      credentials: "same-origin",
+    })
+      .then(function (response) {
+        if (!response.ok || response.redirected) throw new Error(String(response.status));
+        return response.text();
+      })
+      .then(function (html) {
+        var template = document.createElement("template");
+        template.innerHTML = html.trim();
+        var fresh = template.content.firstElementChild;
+        item.replaceWith(fresh);
+        fresh.querySelector(".check").focus();
+        announce(fresh.dataset.announce);
+      })
+      .catch(function () {
+        form.submit(); // fall back to the ordinary round trip
+      });
+  });
+
+  // The staff pool dashboard redraws itself from the server every few seconds.
+  var panel = document.getElementById("pool-panel");
+  if (panel) {
+    var every = Number(panel.dataset.refresh) || 2000;
+    var refresh = function () {
+      if (document.hidden) return setTimeout(refresh, every);
+      fetch(window.location.href, {
+        headers: { "X-Requested-With": "fetch" },
+        credentials: "same-origin",
+      })
+        .then(function (response) {
+          if (!response.ok || response.redirected) throw new Error(String(response.status));
+          return response.text();
+        })
+        .then(function (html) {
+          panel.innerHTML = html;
+          panel.classList.remove("is-stale");
+        })
+        .catch(function () {
+          panel.classList.add("is-stale");
+        })
+        .finally(function () {
+          setTimeout(refresh, every);
+        });
+    };
+    setTimeout(refresh, every);
+  }
+})();

@@ -1,0 +1,145 @@
+import datetime as dt
+
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.db import connections
+from django.db.models import Min
+from django.utils import timezone
+from django.utils.functional import cached_property
+
+from . import services
+from .models import Todo, TodoQuerySet
+
+
+class EstimatedCountPaginator(Paginator):
+    """The change list's count without COUNT(*) over the whole table: unfiltered, it is the
+    planner's estimate (pg_class.reltuples, kept fresh by autovacuum); filtered, or on a small
+    table, it is exact. On a million rows the exact count costs more than the page itself."""
+
+    exact_below = 10_000
+
+    @cached_property
+    def count(self):
+        queryset = self.object_list
+        if not queryset.query.has_filters():
+            estimate = _estimated_rows(queryset)
+            if estimate >= self.exact_below:
+                return estimate
+        return super().count
+
+
+def _estimated_rows(queryset):
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+            [queryset.model._meta.db_table],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else -1  # -1: never analyzed
+
+
+class AdminTodoQuerySet(TodoQuerySet):
+    """The admin's todos. Its date hierarchy asks for the distinct years (months, days) of
+    created_at; Django answers with SELECT DISTINCT DATE_TRUNC(...) over every row (1.4 s on a
+    million rows here). This walks the created_at index instead: one MIN() per distinct value."""
+
+    def datetimes(self, field_name, kind, order="ASC", tzinfo=None):
+        if field_name != "created_at" or kind not in ("year", "month", "day"):
+            return super().datetimes(field_name, kind, order, tzinfo)
+        tz = tzinfo or timezone.get_current_timezone()
+        todos = self.order_by()
+        found = []
+        first = todos.aggregate(first=Min("created_at"))["first"]
+        while first is not None:
+            start = _truncate(timezone.localtime(first, tz), kind)
+            found.append(start)
+            first = todos.filter(created_at__gte=_next(start, kind)).aggregate(
+                first=Min("created_at")
+            )["first"]
+        return found if order == "ASC" else found[::-1]
+
+
+def _truncate(moment, kind):
+    moment = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    if kind in ("year", "month"):
+        moment = moment.replace(day=1)
+    return moment.replace(month=1) if kind == "year" else moment
+
+
+def _next(start, kind):
+    """The start of the following year, month or day (wall-clock arithmetic in start's zone)."""
+    if kind == "year":
+        return start.replace(year=start.year + 1)
+    if kind == "month":
+        return (start + dt.timedelta(days=32)).replace(day=1)
+    return start + dt.timedelta(days=1)
+
+
+@admin.register(Todo)
+class TodoAdmin(admin.ModelAdmin):
+    list_display = ("title", "owner", "priority", "completed", "due_date", "created_at")
+    list_filter = ("completed", "priority", "due_date")
+    search_fields = ("title", "=owner__username")
+    search_help_text = "Words in the title, or the owner's exact username."
+    date_hierarchy = "created_at"
+    list_select_related = ("owner",)
+    autocomplete_fields = ("owner",)
+    readonly_fields = ("completed_at", "created_at", "updated_at")
+    fields = (
+        "owner",
+        "title",
+        "description",
+        "priority",
+        "due_date",
+        "completed",
+        "completed_at",
+        "created_at",
+        "updated_at",
+    )
+    actions = ("mark_completed", "mark_not_completed")
+    # No COUNT(*) over the table on every load (see EstimatedCountPaginator) and no facet counts.
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+
+    def get_queryset(self, request):
+        todos = super().get_queryset(request)
+        return AdminTodoQuerySet(model=todos.model, query=todos.query, using=todos.db)
+
+    def get_readonly_fields(self, request, obj=None):
+        # A todo stays with its owner; the owner is chosen once, when staff add it.
+        return self.readonly_fields + (("owner",) if obj else ())
+
+    @admin.action(description="Mark selected todos as completed", permissions=["change"])
+    def mark_completed(self, request, queryset):
+        self._set_completed(request, queryset, completed=True)
+
+    @admin.action(description="Mark selected todos as not completed", permissions=["change"])
+    def mark_not_completed(self, request, queryset):
+        self._set_completed(request, queryset, completed=False)
+
+    def _set_completed(self, request, queryset, *, completed):
+        changed = services.set_completed(todos=queryset, completed=completed)
+        state = "completed" if completed else "not completed"
+        noun = "todo" if changed == 1 else "todos"
+        self.message_user(request, f"Marked {changed} {noun} {state}.", messages.SUCCESS)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            changed = {name: form.cleaned_data[name] for name in form.changed_data}
+            saved = services.update_todo(owner=obj.owner, pk=obj.pk, **changed)
+        else:
+            fields = {name: form.cleaned_data[name] for name in services.EDITABLE_FIELDS}
+            saved = services.create_todo(owner=form.cleaned_data["owner"], **fields)
+        obj.pk, obj.completed_at, obj.updated_at = saved.pk, saved.completed_at, saved.updated_at
+
+    def delete_model(self, request, obj):
+        services.delete_todo(owner=obj.owner, pk=obj.pk)
+
+    def delete_queryset(self, request, queryset):
+        services.delete_todos(todos=queryset)
+
+
+admin.site.site_header = "Todo administration"
+admin.site.site_title = "Todo admin"
+admin.site.index_title = "Service administration"

@@ -1,0 +1,65 @@
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+
+from ..models import Priority, Todo
+
+
+def _to_priority(value):
+    if isinstance(value, int):
+        return Priority(value)
+    try:
+        return Priority.from_name(value)
+    except KeyError:
+        raise ValueError(value) from None
+
+
+class PriorityChoiceField(forms.TypedChoiceField):
+    """Priority by name, as in the API and the list's query string; a small integer once clean."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            choices=[(p.label, p.label.capitalize()) for p in Priority],
+            coerce=_to_priority,
+            **kwargs,
+        )
+
+    def prepare_value(self, value):
+        return Priority(value).label if isinstance(value, int) else value
+
+
+class TodoForm(forms.ModelForm):
+    """Derived from the model, so the API's limits hold here too: a title of 1-200 characters
+    after trimming, no NUL characters (Django's CharField rejects them), a known priority."""
+
+    priority = PriorityChoiceField(initial=Priority.MEDIUM.label)
+
+    class Meta:
+        model = Todo
+        fields = ("title", "description", "priority", "due_date")
+        widgets = {
+            "title": forms.TextInput(
+                attrs={"autocomplete": "off", "placeholder": "What needs doing?"}
+            ),
+            "description": forms.Textarea(
+                attrs={"rows": 4, "placeholder": "Notes, links, anything that helps"}
+            ),
+            "due_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
+        labels = {"title": "Title", "due_date": "Due date"}
+        help_texts = {"description": "Optional. Notes, links, anything that helps."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The API keeps a description's whitespace as given; so do the pages.
+        self.fields["description"].strip = False
+
+
+class TodoEditForm(TodoForm):
+    class Meta(TodoForm.Meta):
+        fields = (*TodoForm.Meta.fields, "completed")
+        labels = {**TodoForm.Meta.labels, "completed": "Done"}
+
+
+class SignupForm(UserCreationForm):
+    class Meta(UserCreationForm.Meta):
+        fields = ("username",)

@@ -1,0 +1,175 @@
+"""The browser pages: read through Todo.objects, write through todos.services."""
+
+from urllib.parse import urlsplit
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+
+from .. import services
+from ..api.pagination import TodoCursorPagination
+from ..api.serializers import TodoFilterSerializer
+from ..models import Priority, Todo
+from .forms import SignupForm, TodoEditForm, TodoForm
+
+FILTER_NAMES = tuple(TodoFilterSerializer().fields)
+FILTER_LABELS = {
+    "completed": "Status",
+    "priority": "Priority",
+    "due_before": "Due before",
+    "due_after": "Due after",
+}
+
+
+@login_required
+def todo_list(request):
+    filters, errors = _list_filters(request)
+    todos = Todo.objects.for_owner(request.user).filtered(**filters)
+    page = {"results": [], "next": None, "previous": None}
+    try:
+        # The API's keyset pagination: each page is one indexed range scan, however deep.
+        paginator = TodoCursorPagination(Request(request))
+    except ValidationError as error:  # a broken or outdated cursor, or a bad page_size
+        errors.update(_messages_of(error.detail))
+    else:
+        fetched = list(paginator.page_queryset(todos, paginator.position))
+        page = paginator.page(fetched, lambda todos: todos)
+    context = {
+        "todos": page["results"],
+        "form": TodoForm(),
+        "filters": {name: request.GET.get(name, "") for name in FILTER_NAMES},
+        "filtering": any(v is not None for v in filters.values()) or bool(errors),
+        "filter_errors": errors,
+        "priorities": [p.label for p in Priority],
+        "next_url": _relative(page["next"]),
+        "previous_url": _relative(page["previous"]),
+        "back_to": request.get_full_path(),
+        "overdue_before": timezone.localdate().isoformat(),
+    }
+    return render(request, "todos/list.html", context, status=400 if errors else 200)
+
+
+@login_required
+def todo_create(request):
+    form = TodoForm(request.POST or None)
+    if form.is_valid():
+        todo = services.create_todo(owner=request.user, **form.cleaned_data)
+        messages.success(request, f"Added “{todo.title}”.")
+        return _back(request)
+    return render(request, "todos/form.html", {"form": form, "back_to": _back_to(request)})
+
+
+@login_required
+def todo_edit(request, pk):
+    todo = get_object_or_404(Todo.objects.for_owner(request.user), pk=pk)
+    form = TodoEditForm(request.POST or None, instance=todo)
+    if form.is_valid():
+        changed = {name: form.cleaned_data[name] for name in form.changed_data}
+        todo = services.update_todo(owner=request.user, pk=pk, **changed) or _gone()
+        messages.success(request, f"Saved “{todo.title}”.")
+        return _back(request)
+    context = {"form": form, "todo": todo, "back_to": _back_to(request)}
+    return render(request, "todos/form.html", context)
+
+
+@login_required
+@require_POST
+def todo_toggle(request, pk):
+    completed = request.POST.get("completed", "true") == "true"
+    todo = services.update_todo(owner=request.user, pk=pk, completed=completed) or _gone()
+    text = f"Marked “{todo.title}” {'done' if completed else 'not done'}."
+    if request.headers.get("X-Requested-With") == "fetch":
+        # The list's script swaps in the new row and announces the text itself.
+        context = {"todo": todo, "back_to": _back_to(request), "announce": text}
+        return render(request, "todos/_item.html", context)
+    messages.success(request, text)
+    return _back(request)
+
+
+@login_required
+@require_POST
+def todo_delete(request, pk):
+    todo = get_object_or_404(Todo.objects.for_owner(request.user), pk=pk)
+    services.delete_todo(owner=request.user, pk=todo.pk)
+    messages.success(request, f"Deleted “{todo.title}”.")
+    return _back(request, avoid=reverse("todos:edit", args=[pk]))
+
+
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("todos:list")
+    form = SignupForm(request.POST or None)
+    if form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome, {user.username}! Add your first todo below.")
+        return redirect("todos:list")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+def _gone():
+    raise Http404("No todo with this id.")
+
+
+def _list_filters(request):
+    """The API's filter rules on the page's query string; an empty value means 'any'.
+    Returns the valid filters and a message for each one that is not."""
+    given = {name: request.GET[name] for name in FILTER_NAMES if request.GET.get(name, "").strip()}
+    filters = TodoFilterSerializer(data=given)
+    if filters.is_valid():
+        return filters.validated_data, {}
+    valid = TodoFilterSerializer(data={k: v for k, v in given.items() if k not in filters.errors})
+    valid.is_valid()
+    return valid.validated_data, _messages_of(filters.errors)
+
+
+def _messages_of(detail):
+    return {
+        FILTER_LABELS.get(name, name.replace("_", " ").capitalize()): " ".join(map(str, problems))
+        for name, problems in detail.items()
+    }
+
+
+def _relative(url):
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def _back_to(request):
+    """Where to go after an action: the list the user came from (its filters and page)."""
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    safe = url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return url if safe and url.startswith("/") else reverse("todos:list")
+
+
+def _back(request, avoid=None):
+    url = _back_to(request)
+    return redirect(reverse("todos:list") if avoid and url.startswith(avoid) else url)
+
+
+class LoginView(auth_views.LoginView):
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        messages.success(self.request, f"Signed in as {form.get_user().username}.")
+        return super().form_valid(form)
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, "You are signed out. See you soon.")
+        return response
