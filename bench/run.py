@@ -27,7 +27,11 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=8200, help="the reference uses port + 1")
     parser.add_argument("--database", default="todos_benchrun", help="scratch database")
     parser.add_argument("--reference-database", default="todos_seedbefore")
-    parser.add_argument("--fresh", action="store_true", help="drop the scratch databases first")
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="drop the scratch database first (the reference's table is emptied every run)",
+    )
     parser.add_argument("--out", default=str(harness.ROOT / "reports"))
     parser.add_argument(
         "--claims",
