@@ -23,6 +23,11 @@ async def aget_todo(*, owner, pk):
 async def alist_todos(*, owner, filters, paginator):
     """One page of the owner's todos (plus one more, if any follows), filtered and newest
     first; `filters` holds the list filters, None meaning 'any'."""
+    return await executor.run(list_statement(owner=owner, filters=filters, paginator=paginator))
+
+
+def list_statement(*, owner, filters, paginator):
+    """The statement behind `alist_todos`, bound to its values."""
     present = tuple(sorted(name for name, value in filters.items() if value is not None))
 
     def build():
@@ -38,7 +43,7 @@ async def alist_todos(*, owner, filters, paginator):
     values = {name: filters[name] for name in present}
     if paginator.position:
         values["position_created_at"], values["position_pk"] = paginator.position
-    return await executor.run(statement.bind(owner=owner.pk, **values))
+    return statement.bind(owner=owner.pk, **values)
 
 
 async def auser_for_token(key):
