@@ -6,14 +6,7 @@
 from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
 
-# A large build takes longer than the service's statement_timeout; lift it for this session only
-# (RESET returns to the connection's own default).
-NO_STATEMENT_TIMEOUT = migrations.RunSQL(
-    "SET statement_timeout = 0", reverse_sql="RESET statement_timeout", elidable=True
-)
-RESTORE_STATEMENT_TIMEOUT = migrations.RunSQL(
-    "RESET statement_timeout", reverse_sql="SET statement_timeout = 0", elidable=True
-)
+from todos.migrations._timeouts import NO_STATEMENT_TIMEOUT, RESTORE_STATEMENT_TIMEOUT
 
 
 class Migration(migrations.Migration):

@@ -54,3 +54,16 @@ def test_the_api_pool_connects_like_django_and_may_prepare_statements_directly(s
     assert kwargs["options"] == f"-c statement_timeout={settings.DB_STATEMENT_TIMEOUT_MS}"
     assert kwargs["connect_timeout"] == 10
     assert kwargs["prepare_threshold"] == 5
+
+
+def test_the_list_queries_have_their_earned_indexes_and_owner_id_no_other():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'todos'")
+        indexes = dict(cursor.fetchall())
+    assert indexes["idx_todos_owner_created"].endswith(
+        "USING btree (owner_id, created_at DESC, id DESC)"
+    )
+    assert indexes["idx_todos_owner_filters"].endswith(
+        "USING btree (owner_id, completed, priority, created_at DESC, id DESC)"
+    )
+    assert not [d for d in indexes.values() if d.endswith("USING btree (owner_id)")]
