@@ -14,10 +14,11 @@ from .models import Todo
 EDITABLE_FIELDS = frozenset(("title", "description", "priority", "due_date", "completed"))
 
 
-def _new_todo(owner, fields):
-    todo = Todo(owner=owner, **fields)
+def _new_todo(owner, fields, now=None):
+    now = now or timezone.now()
+    todo = Todo(owner_id=_pk(owner), created_at=now, updated_at=now, **fields)
     if todo.completed:
-        todo.completed_at = todo.created_at
+        todo.completed_at = now
     return todo
 
 
@@ -31,7 +32,8 @@ async def acreate_todo(*, owner, **fields):
 
 async def acreate_todos(*, owner, items):
     """Insert many todos in one INSERT inside one transaction; returns them in input order."""
-    return await Todo.objects.abulk_create([_new_todo(owner, item) for item in items])
+    now = timezone.now()
+    return await Todo.objects.abulk_create([_new_todo(owner, item, now) for item in items])
 
 
 def _update(owner, pk, fields):
