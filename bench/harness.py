@@ -52,12 +52,12 @@ def service_env(db_url, **extra):
 
 
 @contextmanager
-def running(command, *, env, port, log_path, timeout=120):
+def running(command, *, env, port, log_path, timeout=120, cwd=ROOT):
     """Start a server in its own process group, wait until it answers HTTP, stop it afterwards."""
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             list(map(str, command)),
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -1,0 +1,104 @@
+"""CPU per request of the crud loop with no network and no load generator: the ASGI application
+called in-process, one request at a time, against the development database. Steadier than req/s
+on a shared 2-core machine, and what a profile of the request path starts from.
+
+    API_FAST_LANE=0|1 .venv/bin/python -m bench.inprocess [loops] [--profile]
+
+Needs a user with an API token: `--token KEY` (default: the first token in the database).
+"""
+
+import argparse
+import asyncio
+import cProfile
+import json
+import os
+import pstats
+import time
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todoproject.settings")
+django.setup()
+
+from rest_framework.authtoken.models import Token  # noqa: E402
+
+from todoproject.asgi import application  # noqa: E402
+
+
+async def call(token, method, path, body=b"", query=b""):
+    headers = [(b"host", b"127.0.0.1"), (b"authorization", b"Token " + token.encode())]
+    if body:
+        headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
+    received = False
+
+    async def receive():
+        nonlocal received
+        if received:
+            await asyncio.Event().wait()  # no disconnect: the request runs to its end
+        received = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    response = {"body": b""}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            response["status"] = message["status"]
+        else:
+            response["body"] += message.get("body", b"")
+
+    await application(scope, receive, send)
+    return response
+
+
+async def crud_loop(token, loops):
+    """The crud scenario's loop: create, get, filtered list, update, delete, list."""
+    for _ in range(loops):
+        created = await call(token, "POST", "/api/todo", json.dumps({"title": "x"}).encode())
+        pk = json.loads(created["body"])["id"]
+        await call(token, "GET", f"/api/todo/{pk}")
+        await call(token, "GET", "/api/todo", query=b"completed=false&priority=high")
+        await call(token, "PUT", f"/api/todo/{pk}", json.dumps({"title": "y"}).encode())
+        assert (await call(token, "DELETE", f"/api/todo/{pk}"))["status"] == 204
+        await call(token, "GET", "/api/todo")
+
+
+async def main(args):
+    token = args.token or (await Token.objects.afirst()).key
+    await crud_loop(token, 20)  # warm up: pools open, statements compiled
+    profile = cProfile.Profile(time.process_time) if args.profile else None
+    cpu, wall = time.process_time(), time.perf_counter()
+    if profile:
+        profile.enable()
+    await crud_loop(token, args.loops)
+    if profile:
+        profile.disable()
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+    requests = args.loops * 6
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    lane = os.environ.get("API_FAST_LANE", "1")
+    print(
+        f"API_FAST_LANE={lane}: {requests} requests, {cpu * 1000 / requests:.2f} ms CPU and "
+        f"{wall * 1000 / requests:.2f} ms wall per request"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("loops", type=int, nargs="?", default=300)
+    parser.add_argument("--token")
+    parser.add_argument("--profile", action="store_true")
+    asyncio.run(main(parser.parse_args()))
