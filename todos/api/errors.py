@@ -10,6 +10,8 @@ from django.http import JsonResponse
 from rest_framework import exceptions, parsers, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .unsafe_text import unsafe_text_errors
+
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = "1"
@@ -28,13 +30,18 @@ class DatabaseUnavailable(exceptions.APIException):
 
 
 class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, also safe against nesting deep enough to exhaust the recursion limit."""
+    """DRF's JSON parser, also safe against nesting deep enough to exhaust the recursion limit,
+    and refusing NUL and lone surrogate characters anywhere in the body."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
+        errors = unsafe_text_errors(data)
+        if errors:
+            raise exceptions.ValidationError(errors)
+        return data
 
 
 def exception_handler(exc, context):

@@ -15,7 +15,12 @@ class TodoCursorPagination(CursorPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= self.max_page_size:
+        # Length first: int() refuses strings of over 4300 digits with a ValueError (a 500).
+        if (
+            not (raw.isascii() and raw.isdigit())
+            or len(raw) > len(str(self.max_page_size))
+            or not 1 <= int(raw) <= self.max_page_size
+        ):
             raise ValidationError(
                 {"page_size": [f"Must be a whole number from 1 to {self.max_page_size}."]}
             )

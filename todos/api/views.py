@@ -7,6 +7,7 @@ from adrf.views import APIView
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -17,6 +18,9 @@ from rest_framework.response import Response
 from .. import services
 from ..db import server_connection_limits
 from ..models import Todo
+from . import schema
+from .etag import conditional
+from .idempotency import idempotent
 from .pagination import TodoCursorPagination
 from .serializers import TodoBulkSerializer, TodoFilterSerializer, TodoSerializer
 
@@ -46,6 +50,7 @@ class TokenView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
+    @extend_schema(**schema.issue_token)
     async def post(self, request):
         token = await sync_to_async(self._issue_token)(request)
         return Response({"token": token.key})
@@ -57,6 +62,7 @@ class TokenView(APIView):
 
 
 class TodoListView(APIView):
+    @extend_schema(**schema.list_todos)
     async def get(self, request):
         filters = TodoFilterSerializer.from_query(request.query_params)
         todos = Todo.objects.for_owner(request.user).filtered(**filters)
@@ -64,6 +70,9 @@ class TodoListView(APIView):
         page = await sync_to_async(paginator.paginate_queryset)(todos, request, self)
         return paginator.get_paginated_response(TodoSerializer(page, many=True).data)
 
+    @extend_schema(**schema.create_todo)
+    @idempotent
+    @conditional
     async def post(self, request):
         fields = _validated(TodoSerializer(data=request.data))
         todo = await services.acreate_todo(owner=request.user, **fields)
@@ -71,6 +80,8 @@ class TodoListView(APIView):
 
 
 class TodoBulkView(APIView):
+    @extend_schema(**schema.bulk_create_todos)
+    @idempotent
     async def post(self, request):
         items = _validated(TodoBulkSerializer(data=request.data))
         todos = await services.acreate_todos(owner=request.user, items=items)
@@ -78,16 +89,24 @@ class TodoBulkView(APIView):
 
 
 class TodoDetailView(APIView):
+    @extend_schema(**schema.get_todo)
+    @conditional
     async def get(self, request, pk):
         todo = await _get_owned_todo(request.user, pk)
         return Response(TodoSerializer(todo).data)
 
+    @extend_schema(**schema.replace_todo)
+    @conditional
     async def put(self, request, pk):
         return await self._update(request, pk, partial=False)
 
+    @extend_schema(**schema.update_todo)
+    @conditional
     async def patch(self, request, pk):
         return await self._update(request, pk, partial=True)
 
+    @extend_schema(**schema.delete_todo)
+    @conditional
     async def delete(self, request, pk):
         if not await services.adelete_todo(owner=request.user, pk=pk):
             raise NotFound("No todo with this id.")
@@ -105,6 +124,7 @@ class PoolStatusView(APIView):
 
     permission_classes = [IsAdminUser]
 
+    @extend_schema(**schema.pool_status)
     async def get(self, request):
         return Response(await sync_to_async(pool_status)())
 

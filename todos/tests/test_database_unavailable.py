@@ -12,31 +12,6 @@ from todos.services import create_todo
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def reconfigure_pool():
-    """Rebuild the default pool with other options for one test, then restore it."""
-    original = dict(connection.settings_dict)
-    original_options = {**original["OPTIONS"], "pool": dict(original["OPTIONS"]["pool"])}
-
-    def rebuild(**changes):
-        connection.close()
-        connection.close_pool()
-        pool_options = {**original_options["pool"], **changes.pop("pool", {})}
-        connection.settings_dict.update(changes)
-        connection.settings_dict["OPTIONS"] = {
-            **original_options,
-            **changes.pop("OPTIONS", {}),
-            "pool": pool_options,
-        }
-        return connection.pool
-
-    yield rebuild
-    connection.close()
-    connection.close_pool()
-    connection.settings_dict.update(original)
-    connection.settings_dict["OPTIONS"] = original_options
-
-
 def assert_503(response):
     assert response.status_code == 503
     assert response["Retry-After"] == "1"
@@ -78,13 +53,33 @@ def test_an_unreachable_database_answers_503(alice_api, reconfigure_pool):
     assert_503(alice_api.get("/api/todo"))
 
 
-def test_a_statement_timeout_answers_503_and_the_pool_recovers(alice, alice_api, reconfigure_pool):
+def test_a_statement_timeout_answers_503_and_its_connection_goes_back_healthy(
+    alice, alice_api, reconfigure_pool
+):
     todo = create_todo(owner=alice, title="locked")
-    reconfigure_pool(OPTIONS={"options": "-c statement_timeout=200"})
+    # One connection only, so the request that times out and the ones after it share it.
+    pool = reconfigure_pool(
+        OPTIONS={"options": "-c statement_timeout=200"}, pool={"min_size": 1, "max_size": 1}
+    )
+    pool.open(wait=True)
+    with pool.connection() as conn:
+        backend_pid = conn.info.backend_pid
+    before = pool.get_stats()
+
     db = connection.settings_dict
     with psycopg.connect(
         dbname=db["NAME"], host=db["HOST"], port=db["PORT"], user=db["USER"]
     ) as locker:
         locker.execute("LOCK TABLE todos IN ACCESS EXCLUSIVE MODE")
         assert_503(alice_api.get(f"/api/todo/{todo.pk}"))
-    assert alice_api.get(f"/api/todo/{todo.pk}").status_code == 200
+    connection.close()  # what request_finished does at the end of a real request
+
+    after = pool.get_stats()
+    assert after["pool_size"] == after["pool_available"] == 1  # back in the pool, idle
+    assert after.get("returns_bad", 0) == before.get("returns_bad", 0) == 0
+    assert after.get("connections_num", 0) == before.get("connections_num", 0)  # none replaced
+    with pool.connection() as conn:
+        assert conn.info.backend_pid == backend_pid
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert alice_api.get(f"/api/todo/{todo.pk}").json()["title"] == "locked"

@@ -95,3 +95,10 @@ def test_the_previous_link_goes_back(alice, alice_api):
 
 def test_anonymous_callers_get_401(anon_api):
     assert anon_api.get("/api/todo").status_code == 401
+
+
+def test_a_page_size_of_thousands_of_digits_is_400_not_500(alice_api):
+    """int() refuses over 4300 digits with a ValueError; found by the hostile-input tests."""
+    response = alice_api.get("/api/todo?page_size=" + "9" * 5000)
+    assert response.status_code == 400
+    assert "page_size" in response.json()
