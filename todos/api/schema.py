@@ -1,7 +1,7 @@
 """The OpenAPI description of the API (drf-spectacular): schema-only serializers, the error
 shapes, and one `extend_schema(...)` argument set per view method, so the views carry a single
-decorator line each. Served at /api/schema/, browsable at /api/docs/ (Swagger UI) and
-/api/redoc/, with their assets from drf-spectacular-sidecar (no CDN)."""
+decorator line each. Served at /api/schema/, browsable at /api/docs/ (Swagger UI), its
+assets from drf-spectacular-sidecar (no CDN)."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
@@ -40,9 +40,29 @@ COMPONENTS = {
 }
 
 
+# Python's str.strip() (DRF trims titles with it) also strips U+001C-U+001F, which are not
+# whitespace to JSON Schema's \s.
+_SPACE = r"[\s\x1c-\x1f]"
+_TEXT = r"[^\s\x1c-\x1f]"
+TITLE_IN = {
+    "type": "string",
+    "pattern": rf"^{_SPACE}*{_TEXT}([\s\S]{{0,198}}{_TEXT})?{_SPACE}*$",
+    "description": "1-200 characters after surrounding whitespace is trimmed.",
+}
+
+
 def add_components(result, generator, request, public):
-    """drf-spectacular post-processing hook: the error shapes referenced above."""
-    result.setdefault("components", {}).setdefault("schemas", {}).update(COMPONENTS)
+    """drf-spectacular post-processing hook: the error shapes referenced above; titles as the
+    API reads them (trimmed, then 1-200 characters); and every request body of this API is
+    required (a missing one is a 400)."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(COMPONENTS)
+    for name in ("TodoRequest", "PatchedTodoRequest"):
+        schemas[name]["properties"]["title"] = TITLE_IN
+    for operations in result["paths"].values():
+        for operation in operations.values():
+            if "requestBody" in operation:
+                operation["requestBody"]["required"] = True
     return result
 
 
@@ -255,7 +275,14 @@ bulk_create_todos = dict(
     summary="Create 1-1000 todos at once",
     description="Validated all or nothing (errors name the failing item's position), inserted "
     "in one statement; the created todos in input order.",
-    request=TodoSerializer(many=True),
+    request={
+        "application/json": {
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/TodoRequest"},
+            "minItems": 1,
+            "maxItems": 1000,
+        }
+    },
     parameters=[IDEMPOTENCY_KEY, REPLAYED, *WRITE_RETRY_HEADERS],
     responses={
         201: TodoSerializer(many=True),

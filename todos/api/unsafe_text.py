@@ -19,26 +19,30 @@ def problem_with(text):
 
 def unsafe_text_errors(data):
     """None when every string (names included) is clean; else a DRF-shaped error for the first
-    bad one, nested under its path: {"title": [...]}, {"3": {"title": [...]}}."""
+    bad one, under the field it is in: {"title": [...]}, or {"3": {"title": [...]}} for an item
+    of a list body; a bad name is reported as non_field_errors of the object that has it."""
+    depth = 2 if isinstance(data, list) else 1  # a list body's errors go by item, then field
     stack = [((), data)]
     while stack:
         path, value = stack.pop()
         if isinstance(value, str):
             problem = problem_with(value)
             if problem:
-                return _nested(path or ("non_field_errors",), [problem])
+                return _error(path, depth, problem)
         elif isinstance(value, dict):
             for name, item in value.items():
                 problem = problem_with(name)
                 if problem:  # the name itself cannot be echoed back
-                    return _nested((*path, "non_field_errors"), [f"{problem} (in a name)"])
+                    where = path[:depth] if len(path) >= depth else (*path, "non_field_errors")
+                    return _error(where, len(where), f"{problem} (in a name)")
                 stack.append(((*path, name), item))
         elif isinstance(value, list):
             stack.extend(((*path, str(index)), item) for index, item in enumerate(value))
     return None
 
 
-def _nested(path, leaf):
-    for name in reversed(path):
-        leaf = {name: leaf}
-    return leaf
+def _error(path, depth, message):
+    error = [message]
+    for name in reversed(path[:depth] or ("non_field_errors",)):
+        error = {name: error}
+    return error

@@ -127,3 +127,30 @@ def test_a_lone_surrogate_echoed_in_a_choice_error_is_400_not_500(alice_api):
     assert response.status_code == 400
     assert response.json() == {"priority": ["Surrogate characters are not allowed: U+D800."]}
     assert not Todo.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"title": "ok", "completed": 0}, "completed"),
+        ({"title": "ok", "completed": "true"}, "completed"),
+        ({"title": "ok", "completed": "yes"}, "completed"),
+        ({"title": 5}, "title"),
+        ({"title": 1.5}, "title"),
+        ({"title": True}, "title"),
+        ({"title": "ok", "description": 0}, "description"),
+    ],
+)
+def test_json_types_are_not_coerced(alice_api, body, field):
+    """DRF turned 0 into false and numbers into text; the API takes JSON's own types only.
+    Found by schema fuzzing."""
+    response = alice_api.post("/api/todo", body, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not Todo.objects.exists()
+
+
+def test_a_title_is_counted_after_trimming(alice_api):
+    response = alice_api.post("/api/todo", {"title": "\x1f " + "x" * 200 + " \t"}, format="json")
+    assert response.status_code == 201
+    assert response.json()["title"] == "x" * 200
