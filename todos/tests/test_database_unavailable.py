@@ -5,6 +5,7 @@ import threading
 import psycopg
 import pytest
 from django.db import connection
+from psycopg_pool.base import AttemptWithBackoff
 
 from todos.models import Todo
 from todos.services import create_todo
@@ -83,3 +84,14 @@ def test_a_statement_timeout_answers_503_and_its_connection_goes_back_healthy(
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         assert conn.execute("SELECT 1").fetchone() == (1,)
     assert alice_api.get(f"/api/todo/{todo.pk}").json()["title"] == "locked"
+
+
+def test_the_pool_retries_a_lost_database_every_second_not_ever_more_slowly():
+    """psycopg_pool's own backoff doubles (1, 2, 4, 8 s...); after a long outage the service
+    stayed down for seconds after the database was back (test_database_outage)."""
+    attempt = AttemptWithBackoff(timeout=300)
+    delays = []
+    for second in range(10):
+        attempt.update_delay(now=float(second))
+        delays.append(attempt.delay)
+    assert all(0.9 <= delay <= 1.1 for delay in delays)
