@@ -52,13 +52,14 @@ TITLE_IN = {
 
 
 def add_components(result, generator, request, public):
-    """drf-spectacular post-processing hook: the error shapes referenced above; titles as the
-    API reads them (trimmed, then 1-200 characters); and every request body of this API is
-    required (a missing one is a 400)."""
+    """drf-spectacular post-processing hook: the error shapes referenced above; titles and
+    usernames as the API reads them (trimmed, then not blank; titles 1-200 characters); and every
+    request body of this API is required (a missing one is a 400)."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(COMPONENTS)
     for name in ("TodoRequest", "PatchedTodoRequest"):
         schemas[name]["properties"]["title"] = TITLE_IN
+    schemas["LoginRequest"]["properties"]["username"] = {"type": "string", "pattern": _TEXT}
     for operations in result["paths"].values():
         for operation in operations.values():
             if "requestBody" in operation:

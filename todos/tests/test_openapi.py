@@ -99,6 +99,7 @@ def test_bodies_are_described_as_the_api_reads_them(openapi):
     schemas = openapi["components"]["schemas"]
     assert schemas["TodoRequest"]["properties"]["title"] == TITLE_IN
     assert schemas["TodoRequest"]["required"] == ["title"]
+    assert schemas["LoginRequest"]["properties"]["username"]["pattern"] == "[^\\s\\x1c-\\x1f]"
     assert schemas["Todo"]["properties"]["completed_at"]["nullable"] is True
     bulk = openapi["paths"]["/api/todo/bulk"]["post"]["requestBody"]
     assert bulk["required"] is True

@@ -18,7 +18,7 @@ from todoproject.wsgi import application
 from todos.services import create_todo
 
 # Kept small for the suite; FUZZ_EXAMPLES=500 for a deeper run.
-EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "40"))
+EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 DATA_CHECKS = [positive_data_acceptance, negative_data_rejection]
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
