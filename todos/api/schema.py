@@ -40,10 +40,13 @@ COMPONENTS = {
 }
 
 
-# Python's str.strip() (DRF trims titles with it) also strips U+001C-U+001F, which are not
-# whitespace to JSON Schema's \s.
-_SPACE = r"[\s\x1c-\x1f]"
-_TEXT = r"[^\s\x1c-\x1f]"
+# What Python's str.strip() (DRF trims with it) removes, spelled out: regex engines disagree
+# on \s (JSON Schema's ECMA flavour lacks U+0085 and U+001C-U+001F, and adds U+FEFF).
+SPACE_CHARS = (
+    r"\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+_SPACE = f"[{SPACE_CHARS}]"
+_TEXT = f"[^{SPACE_CHARS}]"
 TITLE_IN = {
     "type": "string",
     "pattern": rf"^{_SPACE}*{_TEXT}([\s\S]{{0,198}}{_TEXT})?{_SPACE}*$",
