@@ -17,8 +17,10 @@ from conftest import make_user
 from todoproject.wsgi import application
 from todos.services import create_todo
 
-# Kept small for the suite; FUZZ_EXAMPLES=500 for a deeper run.
+# Kept small and the same every run for the suite (CI must not fail on a new random draw);
+# FUZZ_EXAMPLES=500 FUZZ_RANDOM=1 explores further.
 EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "100"))
+DETERMINISTIC = not os.environ.get("FUZZ_RANDOM")
 DATA_CHECKS = [positive_data_acceptance, negative_data_rejection]
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
@@ -28,7 +30,9 @@ IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 # No NUL characters in generated data: the API refuses NUL anywhere in a body, also in names of
 # fields it ignores, which OpenAPI 3.0 cannot express; test_hostile_input covers NUL instead.
-schema.config.generation.update(max_examples=EXAMPLES_PER_OPERATION, allow_x00=False)
+schema.config.generation.update(
+    max_examples=EXAMPLES_PER_OPERATION, allow_x00=False, deterministic=DETERMINISTIC
+)
 
 
 @pytest.fixture
