@@ -1,4 +1,5 @@
 import io
+import uuid
 
 import pytest
 from django.conf import settings
@@ -96,6 +97,14 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def own_cache_keys(settings):
+    """Each test counts writes and failed logins under its own keys in the shared Redis."""
+    prefix = f"test-{uuid.uuid4().hex}"
+    settings.CACHE_KEY_PREFIX = prefix
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
+
+
 # --pgbouncer: the API tests again, with the app's connections through a local PgBouncer in
 # transaction mode (bin/test runs both). A test is an API test when it uses an API client fixture
 # (alice_api, anon_api, ...) or the pgbouncer fixture, and is not marked direct_only.
@@ -181,3 +190,28 @@ def plain_static_files(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture
+def reconfigure_pool():
+    """Rebuild the default pool with other options for one test, then restore it."""
+    original = dict(connection.settings_dict)
+    original_options = {**original["OPTIONS"], "pool": dict(original["OPTIONS"]["pool"])}
+
+    def rebuild(**changes):
+        connection.close()
+        connection.close_pool()
+        pool_options = {**original_options["pool"], **changes.pop("pool", {})}
+        connection.settings_dict.update(changes)
+        connection.settings_dict["OPTIONS"] = {
+            **original_options,
+            **changes.pop("OPTIONS", {}),
+            "pool": pool_options,
+        }
+        return connection.pool
+
+    yield rebuild
+    connection.close()
+    connection.close_pool()
+    connection.settings_dict.update(original)
+    connection.settings_dict["OPTIONS"] = original_options

@@ -28,6 +28,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "adrf",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "todos",
 ]
 
@@ -40,7 +42,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "todos.login_attempts.TooManyLoginAttemptsMiddleware",
 ]
+
+# Failed logins are counted per username + client address, for the API and the login page alike.
+AUTHENTICATION_BACKENDS = ["todos.login_attempts.RateLimitedModelBackend"]
 
 ROOT_URLCONF = "todoproject.urls"
 WSGI_APPLICATION = "todoproject.wsgi.application"
@@ -140,6 +146,26 @@ LOGOUT_REDIRECT_URL = "login"
 # Request bodies: a bulk of 1000 todos with long descriptions fits; beyond it, 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 
+# A cache shared by every worker process: rate-limit counters and failed-login counts live here.
+REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="todos")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
+        # A stalled Redis must not stall requests: give up quickly (rate limits then fail open).
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+}
+
+# Writes per user (POST, PUT, PATCH, DELETE) and failed logins per username + address, as
+# "count/period" with period second, minute, hour or day. The write default is far above what
+# a person or a 50-user load test does, and still stops a runaway client.
+THROTTLE_WRITES = env("THROTTLE_WRITES", default="6000/min")
+THROTTLE_FAILED_LOGINS = env("THROTTLE_FAILED_LOGINS", default="10/15min")
+IDEMPOTENCY_KEY_TTL = env.int("IDEMPOTENCY_KEY_TTL", default=24 * 3600)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "todos.api.auth.CachedTokenAuthentication",
@@ -151,6 +177,24 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "todos.api.errors.exception_handler",
     # Bulk errors keyed by the failing item's position: {"3": {"title": [...]}}.
     "LIST_SERIALIZER_ERRORS_AS_DICT": True,
+    "DEFAULT_THROTTLE_CLASSES": ["todos.api.throttling.WriteRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Todo service API",
+    "DESCRIPTION": "Your own todo list over JSON. See README.md and docs/reliability.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI's assets come from drf-spectacular-sidecar, served by the project (no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SERVE_AUTHENTICATION": [],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "todos.api.schema.add_components",
+    ],
 }
 
 # Production hardening; HTTPS=1 when served behind TLS.
@@ -165,6 +209,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Load balancers probe health over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
 if DEBUG:
     INSTALLED_APPS += ["debug_toolbar"]

@@ -6,3 +6,6 @@ class TodosConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
+        from .db import retry_connections_every_second
+
+        retry_connections_every_second()

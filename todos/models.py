@@ -91,3 +91,6 @@ class Todo(models.Model):
             and self.due_date is not None
             and self.due_date < timezone.localdate()
         )
+
+
+from .api.idempotency import IdempotencyKey  # noqa: E402, F401  (its model lives with its logic)

@@ -14,6 +14,7 @@ COUNTERS = (
     "requests_queued",
     "requests_wait_ms",
     "requests_errors",
+    "requests_waiting",
     "connections_num",
     "connections_ms",
     "connections_errors",

@@ -4,6 +4,7 @@ import time
 
 from django.conf import settings
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
+from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
 from ..selectors import auser_for_token
@@ -25,7 +26,7 @@ class CachedTokenAuthentication(TokenAuthentication):
         if key is None:
             return None
         user = await self._auser(key)
-        return user, key
+        return user, Token(key=key, user=user)
 
     def _key_from_header(self, request):
         """The same header rules as DRF's `authenticate`."""

@@ -72,7 +72,12 @@ class TodoCursorPagination:
     def _page_size(self, raw):
         if raw is None:
             return self.default_page_size
-        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= self.max_page_size:
+        # Length first: int() refuses strings of over 4300 digits with a ValueError (a 500).
+        if (
+            not (raw.isascii() and raw.isdigit())
+            or len(raw) > len(str(self.max_page_size))
+            or not 1 <= int(raw) <= self.max_page_size
+        ):
             raise ValidationError(
                 {"page_size": [f"Must be a whole number from 1 to {self.max_page_size}."]}
             )

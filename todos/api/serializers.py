@@ -18,17 +18,37 @@ class PriorityField(serializers.ChoiceField):
         return Priority(value).label
 
 
+class JSONBooleanField(serializers.BooleanField):
+    """Only JSON true and false: DRF's BooleanField also takes 0, 1, "yes", "off"..."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class JSONStringField(serializers.CharField):
+    """Only JSON strings: DRF's CharField also turns numbers into text (1e400 -> "inf")."""
+
+    default_error_messages = {"invalid": "Not a valid string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class TodoSerializer(serializers.Serializer):
     """Reads and writes one todo. Text fields reject NUL and lone surrogate characters (DRF's
     CharField validators), so such input is a 400 and never reaches PostgreSQL."""
 
     id = serializers.IntegerField(read_only=True)
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField(allow_blank=True, trim_whitespace=False, default="")
+    title = JSONStringField(max_length=200)
+    description = JSONStringField(allow_blank=True, trim_whitespace=False, default="")
     priority = PriorityField(default=Priority.MEDIUM)
     due_date = serializers.DateField(allow_null=True, default=None)
-    completed = serializers.BooleanField(default=False)
-    completed_at = serializers.DateTimeField(read_only=True)
+    completed = JSONBooleanField(default=False)
+    completed_at = serializers.DateTimeField(read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
 
@@ -67,14 +87,23 @@ class TodoBulkSerializer(serializers.ListSerializer):
 
 
 class TodoFilterSerializer(serializers.Serializer):
-    completed = serializers.BooleanField(required=False, allow_null=True, default=None)
+    # Not allow_null: that would read "null", "NULL" and "" as "any" instead of a 400.
+    completed = serializers.BooleanField(required=False, default=None)
     priority = PriorityField(required=False, allow_null=True, default=None)
     due_before = serializers.DateField(required=False, allow_null=True, default=None)
     due_after = serializers.DateField(required=False, allow_null=True, default=None)
 
     @classmethod
     def from_query(cls, query_params):
-        """Validated filters from a query string; raises a 400 ValidationError when invalid."""
+        """Validated filters from a query string; raises a 400 ValidationError when invalid,
+        also when a filter or a pagination parameter is given more than once."""
+        repeated = {
+            name: ["Give this parameter once."]
+            for name in (*cls._declared_fields, "page_size", "cursor")
+            if len(query_params.getlist(name)) > 1
+        }
+        if repeated:
+            raise serializers.ValidationError(repeated)
         # A plain dict: DRF reads a missing boolean in a QueryDict as False, not as absent.
         filters = cls(data=query_params.dict())
         filters.is_valid(raise_exception=True)

@@ -1,6 +1,7 @@
 from django.urls import path, re_path, register_converter
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import views
+from . import tokens, views
 from .errors import not_found
 
 
@@ -23,10 +24,12 @@ register_converter(TodoIdConverter, "todo_id")
 
 app_name = "api"
 urlpatterns = [
-    path("auth/token", views.TokenView.as_view(), name="token"),
+    path("auth/token", tokens.TokenView.as_view(), name="token"),
     path("todo", views.TodoListView.as_view(), name="todo-list"),
     path("todo/bulk", views.TodoBulkView.as_view(), name="todo-bulk"),
     path("todo/<todo_id:pk>", views.TodoDetailView.as_view(), name="todo-detail"),
     path("debug/pool-status", views.PoolStatusView.as_view(), name="pool-status"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     re_path(r"", not_found),
 ]

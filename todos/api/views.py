@@ -3,6 +3,7 @@
 
 import adrf.views
 from asgiref.sync import iscoroutinefunction, sync_to_async
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -13,6 +14,9 @@ from rest_framework.response import Response
 
 from .. import selectors, services
 from ..pool_status import pool_status
+from . import schema
+from .etag import conditional
+from .idempotency import idempotent
 from .pagination import TodoCursorPagination
 from .serializers import TodoBulkSerializer, TodoFilterSerializer, TodoSerializer, todo_data
 
@@ -61,7 +65,27 @@ class APIView(adrf.views.APIView):
             return
         request._authenticator = first
         request.user, request.auth = user_auth
+        await self.acheck_throttles(request)
         self.initial(request, *args, **kwargs)  # the user is known: no query from here on
+
+    async def acheck_throttles(self, request):
+        """DRF's check_throttles, awaiting the throttles that can be awaited (Redis on the event
+        loop); `initial` then skips them."""
+        waits = []
+        for throttle in self.get_throttles():
+            if hasattr(throttle, "aallow_request"):
+                allowed = await throttle.aallow_request(request, self)
+            else:
+                allowed = throttle.allow_request(request, self)
+            if not allowed:
+                waits.append(throttle.wait())
+        request.throttles_checked = True
+        if waits:
+            self.throttled(request, max((w for w in waits if w is not None), default=None))
+
+    def check_throttles(self, request):
+        if not getattr(request, "throttles_checked", False):
+            super().check_throttles(request)
 
 
 def _validated(serializer):
@@ -80,6 +104,7 @@ class TokenView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
+    @extend_schema(**schema.issue_token)
     async def post(self, request):
         token = await sync_to_async(self._issue_token)(request)
         return Response({"token": token.key})
@@ -91,6 +116,7 @@ class TokenView(APIView):
 
 
 class TodoListView(APIView):
+    @extend_schema(**schema.list_todos)
     async def get(self, request):
         filters = TodoFilterSerializer.from_query(request.query_params)
         paginator = TodoCursorPagination(request)
@@ -99,6 +125,9 @@ class TodoListView(APIView):
         )
         return Response(paginator.page(fetched, lambda page: [todo_data(t) for t in page]))
 
+    @extend_schema(**schema.create_todo)
+    @idempotent
+    @conditional
     async def post(self, request):
         fields = _validated(TodoSerializer(data=request.data))
         todo = await services.acreate_todo(owner=request.user, **fields)
@@ -106,6 +135,8 @@ class TodoListView(APIView):
 
 
 class TodoBulkView(APIView):
+    @extend_schema(**schema.bulk_create_todos)
+    @idempotent
     async def post(self, request):
         items = _validated(TodoBulkSerializer(data=request.data))
         todos = await services.acreate_todos(owner=request.user, items=items)
@@ -113,16 +144,24 @@ class TodoBulkView(APIView):
 
 
 class TodoDetailView(APIView):
+    @extend_schema(**schema.get_todo)
+    @conditional
     async def get(self, request, pk):
         todo = await selectors.aget_todo(owner=request.user, pk=pk) or _not_found()
         return Response(todo_data(todo))
 
+    @extend_schema(**schema.replace_todo)
+    @conditional
     async def put(self, request, pk):
         return await self._update(request, pk, partial=False)
 
+    @extend_schema(**schema.update_todo)
+    @conditional
     async def patch(self, request, pk):
         return await self._update(request, pk, partial=True)
 
+    @extend_schema(**schema.delete_todo)
+    @conditional
     async def delete(self, request, pk):
         if not await services.adelete_todo(owner=request.user, pk=pk):
             _not_found()
@@ -143,5 +182,6 @@ class PoolStatusView(APIView):
 
     permission_classes = [IsAdminUser]
 
+    @extend_schema(**schema.pool_status)
     async def get(self, request):
         return Response(await sync_to_async(pool_status)())

@@ -76,34 +76,42 @@ class LiveAPIClient:
         if HTTP_AUTHORIZATION:
             self.session.headers["Authorization"] = HTTP_AUTHORIZATION
 
-    def generic(self, method, path, data=b"", content_type="application/octet-stream", **headers):
+    def generic(self, method, path, data=b"", content_type="application/octet-stream", **extra):
         body = data.encode() if isinstance(data, str) else data
-        return self._send(
-            method, path, data=body, headers={"Content-Type": content_type, **headers}
-        )
+        headers = {"Content-Type": content_type, **_headers(extra)}
+        return self._send(method, path, data=body, headers=headers)
 
     def get(self, path, data=None, **extra):
-        return self._send("GET", path, params=data)
+        return self._send("GET", path, params=data, headers=_headers(extra))
 
     def post(self, path, data=None, format=None, content_type=None, **extra):
-        return self._write("POST", path, data, format, content_type)
+        return self._write("POST", path, data, format, content_type, extra)
 
     def put(self, path, data=None, format=None, content_type=None, **extra):
-        return self._write("PUT", path, data, format, content_type)
+        return self._write("PUT", path, data, format, content_type, extra)
 
     def patch(self, path, data=None, format=None, content_type=None, **extra):
-        return self._write("PATCH", path, data, format, content_type)
+        return self._write("PATCH", path, data, format, content_type, extra)
 
     def delete(self, path, data=None, format=None, content_type=None, **extra):
-        return self._write("DELETE", path, data, format, content_type)
+        return self._write("DELETE", path, data, format, content_type, extra)
 
-    def _write(self, method, path, data, format, content_type):
+    def _write(self, method, path, data, format, content_type, extra):
         if data is None:
-            return self._send(method, path)
+            return self._send(method, path, headers=_headers(extra))
         if format == "json":
             data, content_type = json.dumps(data), "application/json"
-        return self.generic(method, path, data, content_type or "application/octet-stream")
+        return self.generic(method, path, data, content_type or "application/octet-stream", **extra)
 
     def _send(self, method, path, **kwargs):
         url = path if path.startswith("http") else self.base_url + path
         return LiveResponse(self.session.request(method, url, timeout=30, **kwargs))
+
+
+def _headers(extra):
+    """Django test client style keyword arguments (HTTP_IF_MATCH=...) as HTTP headers."""
+    return {
+        name[5:].replace("_", "-").title(): value
+        for name, value in extra.items()
+        if name.startswith("HTTP_")
+    }

@@ -117,3 +117,40 @@ def test_a_body_over_the_size_limit_is_413(alice_api, settings):
     assert response.status_code == 413
     assert response.json() == {"detail": "Request body too large: the limit is 1000 bytes."}
     assert not Todo.objects.exists()
+
+
+def test_a_lone_surrogate_echoed_in_a_choice_error_is_400_not_500(alice_api):
+    """DRF's "... is not a valid choice" message repeated the surrogate, and rendering that 400
+    as UTF-8 failed with a 500. Found by the hostile-input tests."""
+    body = '{"title": "ok", "priority": "\\ud800"}'
+    response = alice_api.generic("POST", "/api/todo", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"priority": ["Surrogate characters are not allowed: U+D800."]}
+    assert not Todo.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"title": "ok", "completed": 0}, "completed"),
+        ({"title": "ok", "completed": "true"}, "completed"),
+        ({"title": "ok", "completed": "yes"}, "completed"),
+        ({"title": 5}, "title"),
+        ({"title": 1.5}, "title"),
+        ({"title": True}, "title"),
+        ({"title": "ok", "description": 0}, "description"),
+    ],
+)
+def test_json_types_are_not_coerced(alice_api, body, field):
+    """DRF turned 0 into false and numbers into text; the API takes JSON's own types only.
+    Found by schema fuzzing."""
+    response = alice_api.post("/api/todo", body, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not Todo.objects.exists()
+
+
+def test_a_title_is_counted_after_trimming(alice_api):
+    response = alice_api.post("/api/todo", {"title": "\x1f " + "x" * 200 + " \t"}, format="json")
+    assert response.status_code == 201
+    assert response.json()["title"] == "x" * 200

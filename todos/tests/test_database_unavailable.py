@@ -7,7 +7,9 @@ from types import SimpleNamespace
 import psycopg
 import pytest
 from django.db import connection
+from psycopg_pool.base import AttemptWithBackoff
 
+from conftest import django_transport_only
 from todos.models import Todo
 from todos.services import create_todo
 
@@ -160,3 +162,48 @@ def test_a_statement_timeout_answers_503_and_the_pool_recovers(alice, alice_api,
 
     table_lock.release()
     assert alice_api.get(f"/api/todo/{todo.pk}").json()["title"] == "locked"
+
+
+@django_transport_only  # looks inside Django's pool
+@pytest.mark.direct_only  # sets the timeout in `options`
+def test_a_statement_timeout_answers_503_and_its_connection_goes_back_healthy(
+    alice, alice_api, reconfigure_pool
+):
+    todo = create_todo(owner=alice, title="locked")
+    # One connection only, so the request that times out and the ones after it share it.
+    pool = reconfigure_pool(
+        OPTIONS={"options": "-c statement_timeout=200"}, pool={"min_size": 1, "max_size": 1}
+    )
+    pool.open(wait=True)
+    with pool.connection() as conn:
+        backend_pid = conn.info.backend_pid
+    before = pool.get_stats()
+
+    db = connection.settings_dict
+    with psycopg.connect(
+        dbname=db["NAME"], host=db["HOST"], port=db["PORT"], user=db["USER"]
+    ) as locker:
+        locker.execute("LOCK TABLE todos IN ACCESS EXCLUSIVE MODE")
+        assert_503(alice_api.get(f"/api/todo/{todo.pk}"))
+    connection.close()  # what request_finished does at the end of a real request
+
+    after = pool.get_stats()
+    assert after["pool_size"] == after["pool_available"] == 1  # back in the pool, idle
+    assert after.get("returns_bad", 0) == before.get("returns_bad", 0) == 0
+    assert after.get("connections_num", 0) == before.get("connections_num", 0)  # none replaced
+    with pool.connection() as conn:
+        assert conn.info.backend_pid == backend_pid
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert alice_api.get(f"/api/todo/{todo.pk}").json()["title"] == "locked"
+
+
+def test_the_pool_retries_a_lost_database_every_second_not_ever_more_slowly():
+    """psycopg_pool's own backoff doubles (1, 2, 4, 8 s...); after a long outage the service
+    stayed down for seconds after the database was back (test_database_outage)."""
+    attempt = AttemptWithBackoff(timeout=300)
+    delays = []
+    for second in range(10):
+        attempt.update_delay(now=float(second))
+        delays.append(attempt.delay)
+    assert all(0.9 <= delay <= 1.1 for delay in delays)

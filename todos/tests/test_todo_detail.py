@@ -1,4 +1,5 @@
 import pytest
+from rest_framework.test import APIClient
 
 from todos.models import Priority, Todo
 from todos.services import create_todo
@@ -91,3 +92,14 @@ def test_a_missing_todo_is_404(alice_api):
 @pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
 def test_anonymous_callers_get_401(anon_api, todo, method):
     assert getattr(anon_api, method)(f"/api/todo/{todo.pk}").status_code == 401
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete", "post"])
+def test_unknown_api_paths_are_json_404_for_unsafe_methods_with_a_session(alice, method):
+    """A session without a CSRF token got Django's HTML 403 from the catch-all route; found by
+    schema fuzzing."""
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(alice)
+    response = getattr(client, method)("/api/todo/9223372036854775808", {}, format="json")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}

@@ -1,0 +1,355 @@
+"""The OpenAPI description of the API (drf-spectacular): schema-only serializers, the error
+shapes, and one `extend_schema(...)` argument set per view method, so the views carry a single
+decorator line each. Served at /api/schema/, browsable at /api/docs/ (Swagger UI), its
+assets from drf-spectacular-sidecar (no CDN)."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
+
+from .serializers import TodoSerializer
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+FIELD_ERRORS = {"$ref": "#/components/schemas/FieldErrors"}
+BULK_ERRORS = {"$ref": "#/components/schemas/BulkErrors"}
+
+COMPONENTS = {
+    "Error": {
+        "type": "object",
+        "description": "Any error that is not about particular fields.",
+        "properties": {"detail": {"type": "string"}},
+        "required": ["detail"],
+    },
+    "FieldErrors": {
+        "type": "object",
+        "description": "Messages by field name; `non_field_errors` for the body as a whole, e.g. "
+        '`{"title": ["This field may not be blank."]}`.',
+        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    },
+    "BulkErrors": {
+        "type": "object",
+        "description": 'Messages by the failing item\'s position (`{"3": {"priority": [...]}}`), '
+        "or `non_field_errors` for the list as a whole.",
+        "additionalProperties": {
+            "anyOf": [
+                {"type": "array", "items": {"type": "string"}},
+                {"$ref": "#/components/schemas/FieldErrors"},
+            ]
+        },
+    },
+}
+
+
+# What Python's str.strip() (DRF trims with it) removes, spelled out: regex engines disagree
+# on \s (JSON Schema's ECMA flavour lacks U+0085 and U+001C-U+001F, and adds U+FEFF).
+SPACE_CHARS = (
+    r"\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+_SPACE = f"[{SPACE_CHARS}]"
+_TEXT = f"[^{SPACE_CHARS}]"
+TITLE_IN = {
+    "type": "string",
+    "pattern": rf"^{_SPACE}*{_TEXT}([\s\S]{{0,198}}{_TEXT})?{_SPACE}*$",
+    "description": "1-200 characters after surrounding whitespace is trimmed.",
+}
+
+
+def add_components(result, generator, request, public):
+    """drf-spectacular post-processing hook: the error shapes referenced above; titles and
+    usernames as the API reads them (trimmed, then not blank; titles 1-200 characters); and every
+    request body of this API is required (a missing one is a 400)."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(COMPONENTS)
+    for name in ("TodoRequest", "PatchedTodoRequest"):
+        schemas[name]["properties"]["title"] = TITLE_IN
+    schemas["LoginRequest"]["properties"]["username"] = {"type": "string", "pattern": _TEXT}
+    for operations in result["paths"].values():
+        for operation in operations.values():
+            if "requestBody" in operation:
+                operation["requestBody"]["required"] = True
+    return result
+
+
+def _error(description):
+    return OpenApiResponse(ERROR, description=description)
+
+
+def _bad_request(body_errors, description):
+    return OpenApiResponse({"oneOf": [ERROR, body_errors]}, description=description)
+
+
+RETRY_AFTER = "Seconds to wait before retrying."
+
+
+def _header(name, description, codes, schema=OpenApiTypes.STR, required=False):
+    return OpenApiParameter(
+        name,
+        schema,
+        OpenApiParameter.HEADER,
+        description=description,
+        response=codes,
+        required=required,
+    )
+
+
+# Responses every authenticated endpoint can give.
+COMMON = {
+    401: _error("No credentials, or an unknown or revoked token."),
+    503: _error(
+        "The database is busy or unreachable (pool exhausted, wait queue full, statement "
+        "timeout). Nothing was written; retry after `Retry-After` seconds."
+    ),
+}
+WRITES = {
+    **COMMON,
+    403: _error("Session authentication without a valid CSRF token."),
+    413: _error("The body is over the size limit (DATA_UPLOAD_MAX_MEMORY_SIZE)."),
+    415: _error("The body is not `application/json`."),
+    429: _error("Too many writes by this user; retry after `Retry-After` seconds."),
+}
+RETRY_HEADERS = [_header("Retry-After", RETRY_AFTER, [503], OpenApiTypes.INT, required=True)]
+WRITE_RETRY_HEADERS = [
+    _header("Retry-After", RETRY_AFTER, [429, 503], OpenApiTypes.INT, required=True)
+]
+NOT_FOUND = _error("No todo with this id for you (another user's todo does not exist for you).")
+PRECONDITION_FAILED = _error("`If-Match` did not match: the todo changed since you read it.")
+
+TODO_ID = OpenApiParameter(
+    "id",
+    {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+    OpenApiParameter.PATH,
+    description="The todo's id.",
+)
+ETAG = _header("ETag", "The todo's version, for `If-Match`.", [200, 201])
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="Write only if the todo's current ETag is one of these (or `*`); else 412.",
+)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
+    OpenApiParameter.HEADER,
+    description="A key of your choice (1-255 visible ASCII characters), unique per request. A "
+    "retry with the same key and body returns the first response and creates nothing more; "
+    "with another body it is 422. Keys belong to you and expire after 24 hours.",
+)
+REPLAYED = _header(
+    "Idempotent-Replayed", "`true` when this is the stored response to an earlier request.", [201]
+)
+IDEMPOTENCY_KEY_REUSED = _error("This Idempotency-Key was used with a different request.")
+
+LIST_FILTERS = [
+    OpenApiParameter("completed", bool, description="Only done (`true`) or open (`false`) todos."),
+    OpenApiParameter("priority", str, enum=["low", "medium", "high"]),
+    OpenApiParameter("due_before", OpenApiTypes.DATE, description="Due strictly before this date."),
+    OpenApiParameter("due_after", OpenApiTypes.DATE, description="Due strictly after this date."),
+    OpenApiParameter(
+        "page_size",
+        {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+        description="Todos per page, 1-100.",
+    ),
+    OpenApiParameter(
+        "cursor", str, description="Opaque; take it from a page's `next` or `previous` link."
+    ),
+]
+
+
+class TodoPage(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
+    previous = serializers.URLField(allow_null=True, help_text="The previous page, or null.")
+    results = TodoSerializer(many=True)
+
+
+class Login(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"})
+
+
+class Token(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class _PoolBounds(serializers.Serializer):
+    min_size = serializers.IntegerField()
+    max_size = serializers.IntegerField()
+    timeout = serializers.FloatField()
+    max_waiting = serializers.IntegerField()
+    max_lifetime = serializers.FloatField()
+
+
+class _PoolConnections(serializers.Serializer):
+    size = serializers.IntegerField()
+    in_use = serializers.IntegerField()
+    idle = serializers.IntegerField()
+
+
+class _PoolCounters(serializers.Serializer):
+    requests_num = serializers.IntegerField()
+    requests_queued = serializers.IntegerField()
+    requests_wait_ms = serializers.IntegerField()
+    requests_errors = serializers.IntegerField()
+    requests_waiting = serializers.IntegerField()
+    connections_num = serializers.IntegerField()
+    connections_ms = serializers.IntegerField()
+    connections_errors = serializers.IntegerField()
+    connections_lost = serializers.IntegerField()
+    returns_bad = serializers.IntegerField()
+
+
+class _ServerLimits(serializers.Serializer):
+    max_connections = serializers.IntegerField()
+    reserved_connections = serializers.IntegerField()
+    available_connections = serializers.IntegerField()
+    current_connections = serializers.IntegerField()
+    workers = serializers.IntegerField()
+    pools = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Each pool's max size, by its setting."
+    )
+    connections_per_worker = serializers.IntegerField()
+    workers_x_connections_per_worker = serializers.IntegerField()
+    connection_budget = serializers.IntegerField()
+    connection_budget_source = serializers.CharField()
+    pgbouncer = serializers.BooleanField()
+
+
+class _Pool(serializers.Serializer):
+    pool = _PoolBounds()
+    connections = _PoolConnections()
+    requests_waiting = serializers.IntegerField()
+    counters = _PoolCounters()
+
+
+class PoolStatus(_Pool):
+    pid = serializers.IntegerField(help_text="The worker process that answered.")
+    api_pool = _Pool(
+        allow_null=True,
+        help_text="The API fast lane's pool; null until this worker's lane has opened it.",
+    )
+    server = _ServerLimits()
+
+
+issue_token = dict(
+    operation_id="auth_token_create",
+    summary="Get your API token",
+    description="Username and password in, your token out (the same token until you revoke "
+    "it). Failed logins per username and address are bounded: past the bound, 429.",
+    auth=[],
+    request=Login,
+    responses={
+        200: Token,
+        400: _bad_request(FIELD_ERRORS, "Missing fields, or wrong username or password."),
+        413: WRITES[413],
+        415: WRITES[415],
+        429: _error("Too many failed logins for this username from this address."),
+        503: COMMON[503],
+    },
+    parameters=WRITE_RETRY_HEADERS,
+)
+
+revoke_token = dict(
+    operation_id="auth_token_destroy",
+    summary="Revoke your API token",
+    description="The token this request carries stops working at once. Token authentication "
+    "only; a later POST issues a new token.",
+    request=None,
+    responses={204: None, **COMMON},
+    parameters=RETRY_HEADERS,
+)
+
+list_todos = dict(
+    operation_id="todo_list",
+    summary="Your todos, newest first",
+    parameters=[*LIST_FILTERS, *RETRY_HEADERS],
+    responses={
+        200: TodoPage,
+        400: _bad_request(FIELD_ERRORS, "A bad filter, `page_size` or `cursor`."),
+        **COMMON,
+    },
+)
+
+create_todo = dict(
+    operation_id="todo_create",
+    summary="Create a todo",
+    request=TodoSerializer,
+    parameters=[
+        IDEMPOTENCY_KEY,
+        _header("Location", "The new todo's URL.", [201], required=True),
+        ETAG,
+        REPLAYED,
+        *WRITE_RETRY_HEADERS,
+    ],
+    responses={
+        201: TodoSerializer,
+        400: _bad_request(FIELD_ERRORS, "Malformed JSON, or invalid fields."),
+        422: IDEMPOTENCY_KEY_REUSED,
+        **WRITES,
+    },
+)
+
+bulk_create_todos = dict(
+    operation_id="todo_bulk_create",
+    summary="Create 1-1000 todos at once",
+    description="Validated all or nothing (errors name the failing item's position), inserted "
+    "in one statement; the created todos in input order.",
+    request={
+        "application/json": {
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/TodoRequest"},
+            "minItems": 1,
+            "maxItems": 1000,
+        }
+    },
+    parameters=[IDEMPOTENCY_KEY, REPLAYED, *WRITE_RETRY_HEADERS],
+    responses={
+        201: TodoSerializer(many=True),
+        400: _bad_request(BULK_ERRORS, "Malformed JSON, not a list of 1-1000, or invalid items."),
+        422: IDEMPOTENCY_KEY_REUSED,
+        **WRITES,
+    },
+)
+
+get_todo = dict(
+    operation_id="todo_retrieve",
+    summary="One todo",
+    parameters=[TODO_ID, ETAG, *RETRY_HEADERS],
+    responses={200: TodoSerializer, 404: NOT_FOUND, **COMMON},
+)
+
+replace_todo = dict(
+    operation_id="todo_update",
+    summary="Replace a todo",
+    description="Omitted fields go back to their defaults.",
+    request=TodoSerializer,
+    parameters=[TODO_ID, IF_MATCH, ETAG, *WRITE_RETRY_HEADERS],
+    responses={
+        200: TodoSerializer,
+        400: _bad_request(FIELD_ERRORS, "Malformed JSON, or invalid fields."),
+        404: NOT_FOUND,
+        412: PRECONDITION_FAILED,
+        **WRITES,
+    },
+)
+
+update_todo = dict(replace_todo, operation_id="todo_partial_update", summary="Change some fields")
+update_todo["description"] = "Only the given fields change."
+
+delete_todo = dict(
+    operation_id="todo_destroy",
+    summary="Delete a todo",
+    parameters=[TODO_ID, IF_MATCH, *WRITE_RETRY_HEADERS],
+    responses={
+        204: None,
+        404: NOT_FOUND,
+        412: PRECONDITION_FAILED,
+        **{code: WRITES[code] for code in (401, 403, 429, 503)},
+    },
+)
+
+pool_status = dict(
+    operation_id="debug_pool_status",
+    summary="This worker's connection pool (staff only)",
+    parameters=RETRY_HEADERS,
+    responses={200: PoolStatus, 403: _error("You are not staff."), **COMMON},
+)
