@@ -39,8 +39,8 @@ def database_url(settings_dict, name=None):
 
 @contextlib.contextmanager
 def running_server(database_url, **env):
-    """uvicorn serving the project on a free port of 8400-8499; yields (base URL, log path).
-    `env` adds settings (e.g. DB_POOL_MAX_SIZE="2")."""
+    """uvicorn serving the project on a free port of 8400-8499; yields (base URL, log path; the
+    log is deleted on exit). `env` adds settings (e.g. DB_POOL_MAX_SIZE="2")."""
     port = free_port(SERVER_PORTS)
     log_path = Path(tempfile.mkstemp(prefix="todos-server-", suffix=".log")[1])
     command = [
@@ -71,6 +71,7 @@ def running_server(database_url, **env):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+        log_path.unlink(missing_ok=True)
 
 
 def _wait_until_up(base_url, server, log_path, timeout=30):

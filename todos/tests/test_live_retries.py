@@ -25,7 +25,7 @@ def live():
             base_url=base_url, headers={"Authorization": f"Token {token}"}, timeout=30
         )
         yield client, log
-    assert server_errors(log) == []
+        assert server_errors(log) == []
 
 
 def test_concurrent_retries_over_asgi_create_one_todo(live):
