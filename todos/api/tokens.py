@@ -28,6 +28,7 @@ class TokenView(views.TokenView):
 
     @extend_schema(**schema.revoke_token)
     async def delete(self, request):
+        key = request.auth.key  # deleting clears it on the instance
         await sync_to_async(request.auth.delete)()
-        forget_token(request.auth.key)  # this worker's cache; others forget within seconds
+        forget_token(key)  # this worker's cache; the others forget within API_TOKEN_CACHE_SECONDS
         return Response(status=status.HTTP_204_NO_CONTENT)
