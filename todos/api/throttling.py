@@ -2,7 +2,7 @@
 
 A fixed window per user: the first write of a window creates its counter with an expiry, each
 write increments it, and past the limit the caller gets 429 with Retry-After = the seconds left
-in the window. One round trip per write (SET NX + INCR in one MULTI). When Redis cannot be
+in the window. One round trip per write (a small Lua script: INCR, and EXPIRE on the first). When Redis cannot be
 reached the limit fails open: a cache outage must not take the API down with it.
 
 The same check is callable outside DRF, sync or async (the lean /api/ path uses it):
@@ -12,6 +12,7 @@ The same check is callable outside DRF, sync or async (the lean /api/ path uses 
 """
 
 import asyncio
+import functools
 import logging
 import math
 import re
@@ -32,6 +33,7 @@ _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(s|sec|second|m|min|minute|h|hour|d
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+@functools.lru_cache(maxsize=16)
 def parse_rate(rate):
     """'100/min' -> (100, 60); '10/15min' -> (10, 900). Raises ValueError when malformed."""
     match = _RATE.match(rate or "")
@@ -62,26 +64,38 @@ _clients_lock = threading.Lock()
 _async_clients = weakref.WeakKeyDictionary()
 
 
-def _sync_client():
-    client = _clients.get("sync")
-    if client is None:
+# One command (EVALSHA of this script): count, and start the window's expiry on its first count.
+COUNT_IN_WINDOW = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+
+def _sync_counter():
+    """COUNT_IN_WINDOW on this process's sync client."""
+    counter = _clients.get("sync")
+    if counter is None:
         with _clients_lock:
-            client = _clients.get("sync")
-            if client is None:
-                client = _clients["sync"] = redis.Redis.from_url(
+            counter = _clients.get("sync")
+            if counter is None:
+                client = redis.Redis.from_url(
                     settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5
                 )
-    return client
+                counter = _clients["sync"] = client.register_script(COUNT_IN_WINDOW)
+    return counter
 
 
-def _async_client():
+def _async_counter():
+    """COUNT_IN_WINDOW on this event loop's client."""
     loop = asyncio.get_running_loop()
-    client = _async_clients.get(loop)
-    if client is None:
-        client = _async_clients[loop] = redis.asyncio.Redis.from_url(
+    counter = _async_clients.get(loop)
+    if counter is None:
+        client = redis.asyncio.Redis.from_url(
             settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5
         )
-    return client
+        counter = _async_clients[loop] = client.register_script(COUNT_IN_WINDOW)
+    return counter
 
 
 def _reset_clients(*, setting, **kwargs):
@@ -99,9 +113,7 @@ def hit(scope, ident, rate):
     now = time.time()
     key = window_key(scope, ident, window, now)
     try:
-        pipe = _sync_client().pipeline()
-        pipe.set(key, 0, ex=window + 1, nx=True).incr(key)
-        count = pipe.execute()[1]
+        count = _sync_counter()(keys=[key], args=[window + 1])
     except redis.RedisError as exc:
         logger.warning("rate limit not enforced, Redis unavailable: %r", exc)
         return None
@@ -114,9 +126,7 @@ async def ahit(scope, ident, rate):
     now = time.time()
     key = window_key(scope, ident, window, now)
     try:
-        pipe = _async_client().pipeline()
-        pipe.set(key, 0, ex=window + 1, nx=True).incr(key)
-        count = (await pipe.execute())[1]
+        count = await _async_counter()(keys=[key], args=[window + 1])
     except redis.RedisError as exc:
         logger.warning("rate limit not enforced, Redis unavailable: %r", exc)
         return None
