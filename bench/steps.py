@@ -13,6 +13,8 @@ import statistics
 import subprocess
 from pathlib import Path
 
+from todos.management.commands.serve import server_command
+
 from . import harness
 from .run import prepare, run_reference
 
@@ -77,23 +79,9 @@ def main(argv=None):
 
 
 def uvicorn_command(port):
-    return [
-        harness.PYTHON,
-        "-m",
-        "uvicorn",
-        "todoproject.asgi:application",
-        "--port",
-        port,
-        "--workers",
-        "2",
-        "--lifespan",
-        "off",
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-    ]
+    """What `manage.py serve` runs, without its database preparation (old commits' migrations
+    differ from the scratch database's)."""
+    return [harness.PYTHON, "-m", *server_command("uvicorn", "127.0.0.1", port, 2)]
 
 
 def worktree(commit):
