@@ -33,10 +33,10 @@ def server_connection_limits(using=connection):
 
 def worker_pools():
     """The max size of every pool one worker process opens, by the setting that sizes it:
-    Django's pool, and the API fast path's async pool (0 where it does not exist)."""
+    Django's pool, and the API fast lane's asyncio pool."""
     return {
         "DB_POOL_MAX_SIZE": settings.DB_POOL_MAX_SIZE,
-        "DB_API_POOL_MAX_SIZE": getattr(settings, "DB_API_POOL_MAX_SIZE", 0) or 0,
+        "DB_API_POOL_MAX_SIZE": settings.DB_API_POOL_MAX_SIZE,
     }
 
 
