@@ -2,19 +2,16 @@
 the load tests never rot. No timing is asserted here: speed belongs in bin/bench."""
 
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+
+from todos.tests.real_servers import running_server
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,14 +22,6 @@ CRUD_OPERATIONS = {"create", "get", "list filtered", "update", "delete", "list"}
 BIGTABLE_PAGES = {"open, high", "open", "done, low", "all"}
 
 
-def free_port():
-    for port in range(8250, 8300):  # this project's benchmark ports on the shared dev machine
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError("no free port in 8250-8299")
-
-
 def url_of_the_test_database():
     db = connection.settings_dict
     user = quote(db["USER"] or "", safe="")
@@ -41,60 +30,16 @@ def url_of_the_test_database():
 
 
 @pytest.fixture
-def server(transactional_db, tmp_path):
+def server(transactional_db):
     """The service under uvicorn, one worker and a small pool, on the test database."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url_of_the_test_database(),
-        "WEB_CONCURRENCY": "1",
-        "DB_POOL_MIN_SIZE": "1",
-        "DB_POOL_MAX_SIZE": "10",
-        "DB_POOL_MAX_WAITING": "1000",  # the burst queues 200 requests for 10 connections
-    }
-    log_path = tmp_path / "server.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "todoproject.asgi:application",
-                "--port",
-                str(port),
-                "--lifespan",
-                "off",
-                "--no-access-log",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_up(process, f"http://127.0.0.1:{port}/api/todo", log_path)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def wait_until_up(process, url, log_path, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log_path.read_text()
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except urllib.error.HTTPError:
-            return  # a 401 means it is up
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"server not up after {timeout} s:\n{log_path.read_text()}")
+    with running_server(
+        url_of_the_test_database(),
+        WEB_CONCURRENCY="1",
+        DB_POOL_MIN_SIZE="1",
+        DB_POOL_MAX_SIZE="10",
+        DB_POOL_MAX_WAITING="1000",  # the burst queues 200 requests for 10 connections
+    ) as (base_url, _log):
+        yield base_url
 
 
 @pytest.fixture

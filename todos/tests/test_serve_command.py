@@ -45,16 +45,20 @@ def test_it_runs_fewer_workers_to_keep_explicit_pool_sizes():
     assert "fewer workers (4 -> 1) to keep DB_POOL_MAX_SIZE=40 + DB_API_POOL_MAX_SIZE=20" in note
 
 
-def test_an_unreachable_database_stops_with_one_line_naming_database_url():
-    env = {**os.environ, "DATABASE_URL": "postgres://postgres@127.0.0.1:1/todos"}
-    result = subprocess.run(
+def serve(**env):
+    """`manage.py serve` in a process of its own; returns once it has stopped."""
+    return subprocess.run(
         [sys.executable, "manage.py", "serve"],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_an_unreachable_database_stops_with_one_line_naming_database_url():
+    result = serve(DATABASE_URL="postgres://postgres@127.0.0.1:1/todos")
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
@@ -76,15 +80,7 @@ def empty_database():
 
 
 def test_behind_pgbouncer_it_refuses_to_serve_an_unmigrated_database(empty_database):
-    env = {**os.environ, "DATABASE_URL": empty_database, "DB_PGBOUNCER": "1"}
-    result = subprocess.run(
-        [sys.executable, "manage.py", "serve"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = serve(DATABASE_URL=empty_database, DB_PGBOUNCER="1")
     assert result.returncode == 1
     assert "migrations are not applied" in result.stderr
     assert "directly against PostgreSQL" in result.stderr
