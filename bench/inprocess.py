@@ -1,8 +1,10 @@
-"""CPU per request of the crud loop with no network and no load generator: the ASGI application
-called in-process, one request at a time, against the development database. Steadier than req/s
-on a shared 2-core machine, and what a profile of the request path starts from.
+"""CPU per request of the crud loop (or of 200-item bulk creates) with no network and no load
+generator: the ASGI application called in-process, one request at a time, against the development
+database. Steadier than req/s on a shared 2-core machine, and what a profile of the request path
+starts from.
 
     API_FAST_LANE=0|1 .venv/bin/python -m bench.inprocess [loops] [--profile]
+    .venv/bin/python -m bench.inprocess 40 --bulk    # POST /api/todo/bulk, 200 items each
 
 Needs a user with an API token: `--token KEY` (default: the first token in the database).
 """
@@ -25,7 +27,7 @@ from rest_framework.authtoken.models import Token  # noqa: E402
 from todoproject.asgi import application  # noqa: E402
 
 
-async def call(token, method, path, body=b"", query=b""):
+async def call(token, method, path, body=b"", query=b"", app=None):
     headers = [(b"host", b"127.0.0.1"), (b"authorization", b"Token " + token.encode())]
     if body:
         headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
@@ -60,7 +62,7 @@ async def call(token, method, path, body=b"", query=b""):
         else:
             response["body"] += message.get("body", b"")
 
-    await application(scope, receive, send)
+    await (app or application)(scope, receive, send)
     return response
 
 
@@ -76,18 +78,33 @@ async def crud_loop(token, loops):
         await call(token, "GET", "/api/todo")
 
 
+BULK_BODY = json.dumps(
+    [
+        {"title": f"Bulk todo {n}", "priority": ("low", "medium", "high")[n % 3]}
+        for n in range(200)
+    ]
+).encode()
+
+
+async def bulk_loop(token, loops):
+    """The bulk scenario's request, one after another."""
+    for _ in range(loops):
+        assert (await call(token, "POST", "/api/todo/bulk", BULK_BODY))["status"] == 201
+
+
 async def main(args):
     token = args.token or (await Token.objects.afirst()).key
-    await crud_loop(token, 20)  # warm up: pools open, statements compiled
+    loop, per_loop = (bulk_loop, 1) if args.bulk else (crud_loop, 6)
+    await loop(token, 5 if args.bulk else 20)  # warm up: pools open, statements compiled
     profile = cProfile.Profile(time.process_time) if args.profile else None
     cpu, wall = time.process_time(), time.perf_counter()
     if profile:
         profile.enable()
-    await crud_loop(token, args.loops)
+    await loop(token, args.loops)
     if profile:
         profile.disable()
         pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
-    requests = args.loops * 6
+    requests = args.loops * per_loop
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     lane = os.environ.get("API_FAST_LANE", "1")
     print(
@@ -101,4 +118,5 @@ if __name__ == "__main__":
     parser.add_argument("loops", type=int, nargs="?", default=300)
     parser.add_argument("--token")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--bulk", action="store_true", help="200-item bulk creates instead")
     asyncio.run(main(parser.parse_args()))
