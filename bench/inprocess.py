@@ -79,10 +79,7 @@ async def crud_loop(token, loops):
 
 
 BULK_BODY = json.dumps(
-    [
-        {"title": f"Bulk todo {n}", "priority": ("low", "medium", "high")[n % 3]}
-        for n in range(200)
-    ]
+    [{"title": f"Bulk todo {n}", "priority": ("low", "medium", "high")[n % 3]} for n in range(200)]
 ).encode()
 
 

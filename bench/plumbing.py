@@ -17,18 +17,24 @@ Needs a user with an API token (the first token in the development database).
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import time
 
-from bench.inprocess import call  # sets Django up
-from rest_framework.authtoken.models import Token
+import django
 
-from todos import selectors
-from todos.api.auth import CachedTokenAuthentication
-from todos.api.etag import etag_for
-from todos.api.fastlane import make_pool
-from todos.api.serializers import todo_data
-from todos.executor import lane_pool
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todoproject.settings")
+django.setup()
+
+from rest_framework.authtoken.models import Token  # noqa: E402
+
+from bench.inprocess import call  # noqa: E402
+from todos import selectors  # noqa: E402
+from todos.api.auth import CachedTokenAuthentication  # noqa: E402
+from todos.api.etag import etag_for  # noqa: E402
+from todos.api.fastlane import make_pool  # noqa: E402
+from todos.api.serializers import todo_data  # noqa: E402
+from todos.executor import lane_pool  # noqa: E402
 
 
 def bare_get(pool):
@@ -37,7 +43,7 @@ def bare_get(pool):
     async def app(scope, receive, send):
         await receive()
         key = dict(scope["headers"])[b"authorization"].split()[1].decode()
-        user = await authentication._auser(key)
+        user = await authentication.user_for_key(key)
         context = lane_pool.set(pool)
         try:
             pk = int(scope["path"].rsplit("/", 1)[1])

@@ -23,8 +23,17 @@ STEPS = [
     ("1. lean adrf views on Django's handler (the core service)", "68e7214", {}),
     ("2. + the fast lane: event loop, asyncio pool, cached tokens", "9e7666f", {}),
     ("3. + statements compiled once per shape, direct rendering", "b861d37", {}),
-    ("4. the current code", None, {}),
-    ("4'. the current code, fast lane off", None, {"API_FAST_LANE": "0"}),
+    (
+        "4. + issue 5's features: Redis write throttle, ETags, body checks, two indexes",
+        "e44e074",
+        {},
+    ),
+    (
+        "5. + direct answers on the lane, without DRF's per-request objects (the current code)",
+        None,
+        {},
+    ),
+    ("5'. the current code, fast lane off", None, {"API_FAST_LANE": "0"}),
 ]
 
 

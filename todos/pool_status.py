@@ -6,7 +6,6 @@ import os
 from django.conf import settings
 from django.db import connection
 
-from .api import fastlane
 from .db import connection_arithmetic, server_connection_limits
 
 COUNTERS = (
@@ -52,7 +51,8 @@ def pool_status():
     pool = connection.pool
     pool.open()  # a no-op once open; the first request of a worker may get here first
     limits = server_connection_limits()
-    lane_pool = fastlane.open_pool
+    from .api.fastlane import open_pool as lane_pool  # here: the lane imports the API views
+
     return {
         "pid": os.getpid(),
         **pool_figures(pool),

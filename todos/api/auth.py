@@ -22,13 +22,13 @@ class CachedTokenAuthentication(TokenAuthentication):
     """
 
     async def aauthenticate(self, request):
-        key = self._key_from_header(request)
+        key = self.key_from_header(request)
         if key is None:
             return None
-        user = await self._auser(key)
+        user = await self.user_for_key(key)
         return user, Token(key=key, user=user)
 
-    def _key_from_header(self, request):
+    def key_from_header(self, request):
         """The same header rules as DRF's `authenticate`."""
         auth = get_authorization_header(request).split()
         if not auth or auth[0].lower() != self.keyword.lower().encode():
@@ -46,7 +46,7 @@ class CachedTokenAuthentication(TokenAuthentication):
                 "Invalid token header. Token string should not contain invalid characters."
             ) from None
 
-    async def _auser(self, key):
+    async def user_for_key(self, key):
         now = time.monotonic()
         remembered = _users_by_token.get(key)
         if remembered and remembered[1] > now:

@@ -21,10 +21,11 @@ import re
 import time
 
 from django.conf import settings
-from django.core.exceptions import RequestAborted
+from django.core.exceptions import DisallowedHost, RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.exception import response_for_exception
 from django.db import connections
+from django.http import HttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.urls import get_resolver, set_script_prefix
@@ -32,8 +33,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from ..db import api_pool_connection_kwargs
 from ..executor import lane_pool
+from . import direct
 
-LANE_PATHS = re.compile(r"/api/todo(?:/[0-9]{1,19})?")
+LANE_PATHS = re.compile(r"/api/todo(?:/([0-9]{1,19}))?")  # the group: a todo's id
 LANE_METHODS = frozenset(("GET", "POST", "PUT", "PATCH", "DELETE"))
 # Requests with these headers need the features of the full stack (see docs).
 FULL_STACK_HEADERS = frozenset((b"idempotency-key", b"if-match"))
@@ -128,6 +130,7 @@ class LaneHandler(ASGIHandler):
         self.resolver = get_resolver()
         self.security = SecurityMiddleware(_never_called)
         self.xframe = XFrameOptionsMiddleware(_never_called)
+        self._security_headers = {}  # is_secure() -> the headers the two middlewares add
 
     async def serve(self, scope, receive, send, pool):
         try:
@@ -139,12 +142,38 @@ class LaneHandler(ASGIHandler):
         if request is not None:
             token = lane_pool.set(pool)
             try:
-                response = await self.respond(request)
+                response = await self.answer_directly(request) or await self.respond(request)
             finally:
                 lane_pool.reset(token)
-        response.headers.setdefault("Content-Length", str(len(response.content)))
-        await self.send_response(response, send)
+        if isinstance(response, direct.Answer):
+            await response.send(send)
+        else:
+            response.headers.setdefault("Content-Length", str(len(response.content)))
+            await self.send_response(response, send)
         body_file.close()
+
+    async def answer_directly(self, request):
+        """The answer of todos.api.direct, or None when the DRF view is to give it."""
+        try:
+            request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware would check it
+        except DisallowedHost:
+            return None
+        match = LANE_PATHS.fullmatch(request.path_info)
+        if match is None or self.security.process_request(request) is not None:  # HTTPS redirect
+            return None
+        pk = int(match[1]) if match[1] else None
+        return await direct.answer(request, pk, self.security_headers(request))
+
+    def security_headers(self, request):
+        """What SecurityMiddleware and XFrameOptionsMiddleware add to an answer (they depend
+        only on the settings and on whether the request came over HTTPS)."""
+        secure = request.is_secure()
+        headers = self._security_headers.get(secure)
+        if headers is None:
+            response = self.security.process_response(request, HttpResponse())
+            response = self.xframe.process_response(request, response)
+            headers = self._security_headers[secure] = direct.headers_of(response)
+        return headers
 
     async def respond(self, request):
         try:

@@ -20,8 +20,8 @@ class TodoCursorPagination:
 
     def __init__(self, request):
         self.url = request.build_absolute_uri()
-        self.page_size = self._page_size(request.query_params.get("page_size"))
-        self.cursor = self._decode(request.query_params.get("cursor"))
+        self.page_size = self._page_size(request.GET.get("page_size"))
+        self.cursor = self._decode(request.GET.get("cursor"))
 
     @property
     def direction(self):
