@@ -27,9 +27,9 @@ from .. import selectors, services
 from .auth import CachedTokenAuthentication
 from .etag import etag_for
 from .pagination import TodoCursorPagination
-from .serializers import TodoFilterSerializer, TodoSerializer, todo_data
+from .serializers import TodoBulkSerializer, TodoFilterSerializer, TodoSerializer, todo_data
 from .throttling import athrottle_writes
-from .views import NO_SUCH_TODO, TodoDetailView, TodoListView
+from .views import NO_SUCH_TODO, TodoBulkView, TodoDetailView, TodoListView
 
 MAX_TODO_ID = 2**63 - 1
 WRITES = frozenset(("POST", "PUT", "PATCH", "DELETE"))
@@ -43,7 +43,11 @@ def _allow(view_class):
     return ", ".join(view.allowed_methods).encode()
 
 
-LIST_ALLOW, DETAIL_ALLOW = _allow(TodoListView), _allow(TodoDetailView)
+ALLOW = {
+    "list": _allow(TodoListView),
+    "detail": _allow(TodoDetailView),
+    "bulk": _allow(TodoBulkView),
+}
 
 _authentication = CachedTokenAuthentication()
 _render = JSONRenderer().render
@@ -61,17 +65,19 @@ class Answer:
         await send({"type": "http.response.body", "body": self.body})
 
 
-async def answer(request, pk, extra_headers):
-    """The answer to a lane request (`pk` is the todo id in its path, None for the list), or
-    None when the DRF view should give it. `extra_headers`: what the security middlewares add."""
-    if pk is not None and not 1 <= pk <= MAX_TODO_ID:
+async def answer(request, endpoint, pk, extra_headers):
+    """The answer to a lane request, or None when the DRF view should give it. `endpoint`:
+    "list" (/api/todo), "detail" (/api/todo/<pk>) or "bulk" (/api/todo/bulk); `extra_headers`:
+    what the security middlewares add."""
+    if endpoint == "detail" and not 1 <= pk <= MAX_TODO_ID:
         return None
-    allow = DETAIL_ALLOW if pk is not None else LIST_ALLOW
+    if endpoint == "bulk" and request.method != "POST":
+        return None
     try:
         user = await _user(request)
         if user is None or (request.method in BODIES and not _plain_json_body(request)):
             return None
-        status, data, headers = await _call(request, user, pk)
+        status, data, headers = await _call(request, user, endpoint, pk)
     except exceptions.AuthenticationFailed:  # from _user: nothing is counted or written yet
         return None  # the view answers 401 with its WWW-Authenticate header
     except Exception as exc:
@@ -81,27 +87,31 @@ async def answer(request, pk, extra_headers):
             headers = headers_of(response, but=()) + extra_headers
             return Answer(response.status_code, headers, response.content)
         status, data, headers = response.status_code, response.data, headers_of(response)
-    headers.append((b"allow", allow))
+    headers.append((b"allow", ALLOW[endpoint]))
     headers += extra_headers
     if data is None:
         return Answer(status, headers)
     return Answer(status, [(b"content-type", b"application/json"), *headers], _render(data))
 
 
-async def _call(request, user, pk):
+async def _call(request, user, endpoint, pk):
     """(status, data, headers) of the call, as the DRF view answers it."""
     method = request.method
     if method in WRITES:
         wait = await athrottle_writes(user.pk)
         if wait is not None:
             raise exceptions.Throttled(wait)
-    if pk is None:
+    if endpoint == "bulk":
+        items = _validated(request, TodoBulkSerializer)
+        todos = await services.acreate_todos(owner=user, items=items)
+        return 201, [todo_data(t) for t in todos], []
+    if endpoint == "list":
         if method == "GET":
             filters = TodoFilterSerializer.from_query(request.GET)
             paginator = TodoCursorPagination(request)
             fetched = await selectors.alist_todos(owner=user, filters=filters, paginator=paginator)
             return 200, paginator.page(fetched, lambda page: [todo_data(t) for t in page]), []
-        fields = _validated(request, partial=False)
+        fields = _validated(request, TodoSerializer)
         todo = await services.acreate_todo(owner=user, **fields)
         location = request.build_absolute_uri(f"/api/todo/{todo.pk}")
         return 201, todo_data(todo), [(b"location", location.encode()), _etag(todo)]
@@ -112,7 +122,7 @@ async def _call(request, user, pk):
     if method == "GET":
         todo = await selectors.aget_todo(owner=user, pk=pk)
     else:
-        fields = _validated(request, partial=method == "PATCH")
+        fields = _validated(request, TodoSerializer, partial=method == "PATCH")
         todo = await services.aupdate_todo(owner=user, pk=pk, **fields)
     if todo is None:
         raise exceptions.NotFound(NO_SUCH_TODO)
@@ -134,10 +144,9 @@ def _plain_json_body(request):
     return length > 0 and request.META.get("CONTENT_TYPE") == "application/json"
 
 
-def _validated(request, *, partial):
+def _validated(request, serializer_class, **kwargs):
     [parser] = api_settings.DEFAULT_PARSER_CLASSES  # todos.api.errors.JSONParser
-    data = parser().parse(io.BytesIO(request.body))
-    serializer = TodoSerializer(data=data, partial=partial)
+    serializer = serializer_class(data=parser().parse(io.BytesIO(request.body)), **kwargs)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 

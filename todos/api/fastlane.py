@@ -1,30 +1,32 @@
-"""The API fast lane: token-authenticated calls to /api/todo and /api/todo/<id>, served on the
-event loop.
+"""The API fast lane: token-authenticated calls to /api/todo, /api/todo/<id> and /api/todo/bulk,
+served on the event loop.
 
 Django's ASGI handler gives every request a thread of its own, sends the request_started and
 request_finished signals, and runs the whole middleware chain (each sync middleware in a thread
-hop); the views' queries then run in yet another hop. For the hot CRUD endpoints none of that is
-needed: this lane resolves the same URLconf, calls the same DRF views, and runs their
-ORM-compiled statements on an asyncio psycopg pool (see todos.executor), with no thread hop at
-all. Everything else, and any request the lane does not cover (session cookies without a
-token, Idempotency-Key, If-Match, other paths), goes to Django's handler unchanged.
+hop); the views' queries then run in yet another hop. For the hot endpoints none of that is
+needed: this lane answers them itself (todos.api.direct) with the views' own parts, or hands
+them to the same DRF views resolved from the same URLconf, and runs their ORM-compiled
+statements on an asyncio psycopg pool (see todos.executor), with no thread hop at all. Everything
+else, and any request the lane does not cover (session cookies without a token,
+Idempotency-Key, If-Match, other paths), goes to Django's handler unchanged.
 
 What the lane does instead of the middleware: Host validation, SecurityMiddleware and
 XFrameOptionsMiddleware run as plain function calls, and Content-Length is set. No session,
 CSRF or messages: token requests use none of them. Nothing here listens to request_started /
-request_finished, and the lane never touches Django's own connections, so there is nothing for
-those signals to close.
+request_finished. Only bulk creates touch Django's own connection (abulk_create, one thread
+hop); the lane gives it back to Django's pool after each of them, as request_finished would.
 """
 
 import asyncio
 import re
 import time
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import DisallowedHost, RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.exception import response_for_exception
-from django.db import connections
+from django.db import close_old_connections, connections
 from django.http import HttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.security import SecurityMiddleware
@@ -35,7 +37,8 @@ from ..db import api_pool_connection_kwargs
 from ..executor import lane_pool
 from . import direct
 
-LANE_PATHS = re.compile(r"/api/todo(?:/([0-9]{1,19}))?")  # the group: a todo's id
+LANE_PATHS = re.compile(r"/api/todo(?:/([0-9]{1,19})|/(bulk))?")  # groups: an id, bulk
+BULK_PATH = "/api/todo/bulk"
 LANE_METHODS = frozenset(("GET", "POST", "PUT", "PATCH", "DELETE"))
 # Requests with these headers need the features of the full stack (see docs).
 FULL_STACK_HEADERS = frozenset((b"idempotency-key", b"if-match"))
@@ -145,6 +148,10 @@ class LaneHandler(ASGIHandler):
                 response = await self.answer_directly(request) or await self.respond(request)
             finally:
                 lane_pool.reset(token)
+                if request.path_info == BULK_PATH:
+                    # abulk_create ran on Django's connection in asgiref's one sync thread:
+                    # give it back to Django's pool, as request_finished would.
+                    await _close_old_connections()
         if isinstance(response, direct.Answer):
             await response.send(send)
         else:
@@ -161,8 +168,11 @@ class LaneHandler(ASGIHandler):
         match = LANE_PATHS.fullmatch(request.path_info)
         if match is None or self.security.process_request(request) is not None:  # HTTPS redirect
             return None
-        pk = int(match[1]) if match[1] else None
-        return await direct.answer(request, pk, self.security_headers(request))
+        pk, bulk = match.groups()
+        endpoint = "detail" if pk else "bulk" if bulk else "list"
+        return await direct.answer(
+            request, endpoint, pk and int(pk), self.security_headers(request)
+        )
 
     def security_headers(self, request):
         """What SecurityMiddleware and XFrameOptionsMiddleware add to an answer (they depend
@@ -189,6 +199,9 @@ class LaneHandler(ASGIHandler):
             response = response_for_exception(request, exc)
         response = self.security.process_response(request, response)
         return self.xframe.process_response(request, response)
+
+
+_close_old_connections = sync_to_async(close_old_connections)
 
 
 def _never_called(request):

@@ -63,7 +63,7 @@ def through(live, settings, *, fast_lane, calls, username):
             data=body.encode() if body is not None else None,
             headers=headers,
         )
-        if method == "POST" and response.status_code == 201:
+        if path == "/api/todo" and response.status_code == 201:
             state["other" if who is other else "id"] = response.json()["id"]
         if response.headers.get("Content-Type") == JSON and '"next":"http' in response.text:
             state["next"] = response.json()["next"].removeprefix(live.url)
@@ -120,6 +120,10 @@ CRUD = [
     ("GET", "/api/todo?page_size=0", None, None),
     ("GET", "/api/todo?cursor=garbage", None, None),
     ("GET", "/api/todo?priority=low&priority=high", None, None),
+    ("POST", "/api/todo/bulk", '[{"title": "b1"}, {"title": "b2", "priority": "low"}]', JSON),
+    ("POST", "/api/todo/bulk", '[{"title": "fine"}, {"title": "", "completed": 0}]', JSON),
+    ("POST", "/api/todo/bulk", "[]", JSON),
+    ("POST", "/api/todo/bulk", '{"title": "not a list"}', JSON),
     # Calls handed to the DRF view
     ("POST", "/api/todo", '{"title": "x"}', "text/plain"),
     ("POST", "/api/todo", "", JSON),
@@ -127,8 +131,9 @@ CRUD = [
     ("GET", "/api/todo/0", None, None),
     ("GET", "/api/todo/9223372036854775808", None, None),
     ("GET", "/api/todo", None, None, "bad-token"),
+    ("GET", "/api/todo/bulk", None, None),
 ]
-HANDED_ON = 6
+HANDED_ON = 7
 
 
 def test_direct_answers_are_the_answers_of_the_full_stack(live_asgi, settings, answered_directly):
@@ -140,8 +145,8 @@ def test_direct_answers_are_the_answers_of_the_full_stack(live_asgi, settings, a
         assert lane_answer == full_answer, call
     assert [status for status, _, _ in full] == [
         *(201, 201, 201, 200, 200, 200, 200, 200, 200, 404, 404, 404, 204, 404, 404),
-        *(400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400),
-        *(415, 400, 201, 404, 404, 401),
+        *(400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 201, 400, 400, 400),
+        *(415, 400, 201, 404, 404, 401, 405),
     ]
 
 
@@ -161,3 +166,25 @@ def test_writes_count_against_the_limit_once_invalid_ones_included(
     assert [status for status, _, _ in lane] == [201, 400, 204, 429, 200]
     assert lane == full
     assert answered_directly["direct"] == len(calls)
+
+
+def test_bulk_creates_on_the_lane_give_djangos_connection_back(live_asgi, settings):
+    """abulk_create runs on Django's pooled connection: the lane returns it after each call."""
+    from django.db import connection
+
+    settings.API_FAST_LANE = True
+    token = requests.post(
+        f"{live_asgi.url}/api/auth/token",
+        json={"username": make_user("bulky").username, "password": "correct-horse-battery"},
+    ).json()["token"]
+
+    for n in range(5):
+        response = requests.post(
+            f"{live_asgi.url}/api/todo/bulk",
+            json=[{"title": f"bulk {n}-{i}"} for i in range(3)],
+            headers={"Authorization": f"Token {token}"},
+        )
+        assert response.status_code == 201
+    connection.close()  # this test's own: back to the pool
+    stats = connection.pool.get_stats()
+    assert stats["pool_size"] - stats["pool_available"] == 0  # nobody holds one
