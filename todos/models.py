@@ -76,6 +76,15 @@ class Todo(models.Model):
                 fields=["owner", "completed", "priority", "-created_at", "-id"],
                 name="idx_todos_owner_filters",
             ),
+            # One of the two filters alone: without an index in that order, PostgreSQL may walk
+            # idx_todos_created_at through everyone's newer todos to find a big user's page.
+            models.Index(
+                fields=["owner", "completed", "-created_at", "-id"],
+                name="idx_todos_owner_completed",
+            ),
+            models.Index(
+                fields=["owner", "priority", "-created_at", "-id"], name="idx_todos_owner_priority"
+            ),
         ]
 
     def __str__(self):

@@ -66,4 +66,10 @@ def test_the_list_queries_have_their_earned_indexes_and_owner_id_no_other():
     assert indexes["idx_todos_owner_filters"].endswith(
         "USING btree (owner_id, completed, priority, created_at DESC, id DESC)"
     )
+    assert indexes["idx_todos_owner_completed"].endswith(
+        "USING btree (owner_id, completed, created_at DESC, id DESC)"
+    )
+    assert indexes["idx_todos_owner_priority"].endswith(
+        "USING btree (owner_id, priority, created_at DESC, id DESC)"
+    )
     assert not [d for d in indexes.values() if d.endswith("USING btree (owner_id)")]

@@ -1,4 +1,5 @@
-"""The seed's indexes are built concurrently, on a table that already holds rows."""
+"""The seed's indexes and the earned ones are built concurrently, on a table that already holds
+rows."""
 
 import io
 
@@ -14,6 +15,12 @@ SEED_INDEXES = [
     "idx_todos_priority",
     "idx_todos_created_at",
     "idx_todos_completed_priority",
+]
+EARNED_INDEXES = [
+    "idx_todos_owner_created",
+    "idx_todos_owner_filters",
+    "idx_todos_owner_completed",
+    "idx_todos_owner_priority",
 ]
 VALID_INDEXES_SQL = """
     SELECT i.relname, x.indisvalid, x.indisready
@@ -37,7 +44,7 @@ def indexes():
 def test_the_seed_indexes_are_built_on_a_table_that_already_holds_rows(alice):
     migrate([("todos", "0001_initial")])
     try:
-        assert not set(SEED_INDEXES) & set(indexes())
+        assert not set(SEED_INDEXES + EARNED_INDEXES) & set(indexes())
         with connection.cursor() as cursor:
             cursor.execute(
                 """
@@ -52,18 +59,22 @@ def test_the_seed_indexes_are_built_on_a_table_that_already_holds_rows(alice):
         migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
     built = indexes()
-    for name in SEED_INDEXES:
+    for name in SEED_INDEXES + EARNED_INDEXES:
         assert built[name] == (True, True), f"{name} is missing or invalid"
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM todos")
         assert cursor.fetchone() == (5000,)
 
 
-def test_the_index_migration_builds_each_index_concurrently_outside_a_transaction():
+@pytest.mark.parametrize(
+    ("migration", "names"),
+    [("0002", SEED_INDEXES), ("0003", EARNED_INDEXES[:2]), ("0005", EARNED_INDEXES[2:])],
+)
+def test_index_migrations_build_each_index_concurrently_outside_a_transaction(migration, names):
     out = io.StringIO()
-    call_command("sqlmigrate", "todos", "0002", stdout=out)
+    call_command("sqlmigrate", "todos", migration, stdout=out)
     sql = out.getvalue()
-    for name in SEED_INDEXES:
+    for name in names:
         assert f'CREATE INDEX CONCURRENTLY "{name}" ON "todos"' in sql
     assert "BEGIN;" not in sql
     assert "SET statement_timeout = 0;" in sql
