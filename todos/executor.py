@@ -81,10 +81,12 @@ def select(queryset):
     attnames = [select_list[i][0].target.attname for i in klass_info["select_fields"]]
     converters = compiler.get_converters([column for column, _, _ in select_list])
 
+    db = queryset.db  # a router lookup: once, not once per row
+
     def read(rows, rowcount):
         if converters:
             rows = compiler.apply_converters(rows, converters)
-        return [model.from_db(queryset.db, attnames, row) for row in rows]
+        return [model.from_db(db, attnames, row) for row in rows]
 
     return Statement(sql, params, using=queryset.db, read=read)
 
@@ -122,8 +124,10 @@ def update_returning(queryset, values):
     sql += " RETURNING " + ", ".join(f"{qn(meta.db_table)}.{qn(f.column)}" for f in columns)
     attnames = [f.attname for f in columns]
 
+    model, db = queryset.model, queryset.db
+
     def read(rows, rowcount):
-        return [queryset.model.from_db(queryset.db, attnames, row) for row in rows]
+        return [model.from_db(db, attnames, row) for row in rows]
 
     return Statement(sql, params, using=queryset.db, read=read)
 
