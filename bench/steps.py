@@ -122,16 +122,14 @@ def markdown(rps, args, load, machine):
     previous = None
     for label, values in rps.items():
         median = statistics.median(values)
-        step = (
-            f"{median / previous:.2f}"
-            if previous and label[0].isdigit() and "'" not in label
-            else ""
-        )
+        number = label.split(".")[0]
+        is_step = number.isdigit()  # not 5' (a variant) nor the reference
+        step = f"{median / previous:.2f}" if previous and is_step else ""
         lines.append(
             f"| {label} | {' / '.join(f'{v:.0f}' for v in values)} | {median:.0f} | {step} | "
             f"{median / reference:.2f} |"
         )
-        if label[0].isdigit() and "'" not in label:
+        if is_step:
             previous = median
     return "\n".join(lines) + "\n"
 
