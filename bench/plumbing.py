@@ -1,9 +1,10 @@
 """What the request plumbing costs on the API fast lane: CPU per `GET /api/todo/<id>`, in-process,
 two ways side by side.
 
-- the lane as it serves requests: Django's request and response objects, the URL resolver, the
-  DRF view (its Request, authentication, permissions, throttles, negotiation, Response and
-  renderer) and the security headers;
+- the lane as it serves requests: Django's request object, the host and security checks, and
+  the direct answer (todos.api.direct; before it, the URL resolver, the DRF view with its
+  Request, authentication, permissions, throttles, negotiation, Response and renderer, and
+  Django's response object: docs/benchmarks.md has both figures);
 - a bare ASGI function doing only the work no server can skip: the token's cached user, the same
   compiled statement on the same pool, the same JSON body and ETag.
 
@@ -77,7 +78,7 @@ async def main(args):
     path = f"/api/todo/{pk}"
     pool = make_pool()
     await pool.open()
-    ways = {"lane (Django + DRF)": None, "bare ASGI function": bare_get(pool)}
+    ways = {"the lane": None, "bare ASGI function": bare_get(pool)}
     samples = {name: [] for name in ways}
     for _ in range(args.rounds):
         for name, app in ways.items():

@@ -51,7 +51,8 @@ def pool_status():
     pool = connection.pool
     pool.open()  # a no-op once open; the first request of a worker may get here first
     limits = server_connection_limits()
-    from .api.fastlane import open_pool as lane_pool  # here: the lane imports the API views
+    # Imported here: the lane imports the API views, which import this module.
+    from .api.fastlane import open_pool as lane_pool
 
     return {
         "pid": os.getpid(),

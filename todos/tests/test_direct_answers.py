@@ -7,7 +7,7 @@ import re
 import pytest
 import requests
 
-from conftest import make_user
+from conftest import PASSWORD, make_user
 from todos.api import direct
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,17 +46,16 @@ def through(live, settings, *, fast_lane, calls, username):
     for who in (user, other):
         tokens[who] = requests.post(
             f"{live.url}/api/auth/token",
-            json={"username": who.username, "password": "correct-horse-battery"},
+            json={"username": who.username, "password": PASSWORD},
         ).json()["token"]
     state = {}
     answers = []
     for method, path, body, content_type, *options in calls:
         who = other if "as-other" in options else user
-        headers = {"Authorization": f"Token {tokens[who]}"} if "anonymous" not in options else {}
+        token = "nope" if "bad-token" in options else tokens[who]
+        headers = {"Authorization": f"Token {token}"}
         if content_type:
             headers["Content-Type"] = content_type
-        if "bad-token" in options:
-            headers["Authorization"] = "Token nope"
         response = session.request(
             method,
             live.url + path.format(**state),
@@ -175,7 +174,7 @@ def test_bulk_creates_on_the_lane_give_djangos_connection_back(live_asgi, settin
     settings.API_FAST_LANE = True
     token = requests.post(
         f"{live_asgi.url}/api/auth/token",
-        json={"username": make_user("bulky").username, "password": "correct-horse-battery"},
+        json={"username": make_user("bulky").username, "password": PASSWORD},
     ).json()["token"]
 
     for n in range(5):
