@@ -21,6 +21,7 @@ RECOVERY_BOUND = 5.0  # seconds from the database being back to the API creating
 # Long enough for psycopg_pool's reconnection backoff (1, 2, 4, 8 s...) to outgrow the bound,
 # had todos.db not capped it.
 DOWN = 20.0
+WRITES_AROUND_THE_OUTAGE = 40  # acknowledged before the crash, and again after the restart
 
 # A pool that notices a dead server quickly; the rest are the service's defaults.
 POOL = {
@@ -106,7 +107,7 @@ def test_writers_survive_a_database_outage_and_nothing_acknowledged_is_lost(clus
 
         async def scenario():
             task = asyncio.create_task(writers.run())
-            await asyncio.sleep(1.5)
+            await acknowledged_after(writers, 0.0, WRITES_AROUND_THE_OUTAGE)
             await asyncio.to_thread(cluster.stop)  # immediate: like a crash
             timeline["down"] = time.monotonic()
             await asyncio.sleep(DOWN)
@@ -117,8 +118,8 @@ def test_writers_survive_a_database_outage_and_nothing_acknowledged_is_lost(clus
             timeline["starting"] = time.monotonic()
             await asyncio.to_thread(cluster.start)
             timeline["up"] = time.monotonic()
-            timeline["recovered"] = await first_success_after(writers, timeline["up"])
-            await asyncio.sleep(1.5)
+            after = await acknowledged_after(writers, timeline["up"], WRITES_AROUND_THE_OUTAGE)
+            timeline["recovered"] = after[0] if after else float("inf")
             writers.running = False
             await task
 
@@ -155,11 +156,12 @@ def test_writers_survive_a_database_outage_and_nothing_acknowledged_is_lost(clus
     )
 
 
-async def first_success_after(writers, since, timeout=30):
+async def acknowledged_after(writers, since, count, timeout=30):
+    """When the writes started at or after `since` were answered 201, earliest first, once there
+    are `count` of them (or fewer, at the timeout)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done = [r.finished for r in writers.results if r.status == 201 and r.started >= since]
-        if done:
-            return min(done)
+    while True:
+        done = sorted(r.finished for r in writers.results if r.status == 201 and r.started >= since)
+        if len(done) >= count or time.monotonic() > deadline:
+            return done
         await asyncio.sleep(0.05)
-    return float("inf")
