@@ -52,12 +52,7 @@ def main(args, out_dir):
     from .run import prepare
 
     print(f"Claims in {out_dir}", flush=True)
-    context = {
-        "machine": harness.machine(),
-        "load_before": harness.load_average(),
-        "busy_before": harness.busy_processes(),
-        "args": vars(args),
-    }
+    context = harness.run_context(args)
     db_url, tokens = prepare(args, out_dir, users=args.users, bigtable_rows=args.bigtable_rows)
     bench = Bench(args, out_dir, db_url, tokens)
     results = {

@@ -32,6 +32,16 @@ def connect(url, **kwargs):
     return psycopg.connect(url, autocommit=True, **kwargs)
 
 
+def run_context(args):
+    """What a report says of the run: the machine, how busy it was before, the arguments."""
+    return {
+        "machine": machine(),
+        "load_before": load_average(),
+        "busy_before": busy_processes(),
+        "args": vars(args),
+    }
+
+
 def ensure_database(url, *, fresh=False):
     name = urlsplit(url).path.lstrip("/")
     with connect(database_url("postgres")) as conn:

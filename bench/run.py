@@ -71,12 +71,7 @@ def run_report(args, out_dir):
     if unknown:
         sys.exit(f"unknown scenarios: {', '.join(sorted(unknown))}")
     print(f"Report in {out_dir}", flush=True)
-    context = {
-        "machine": harness.machine(),
-        "load_before": harness.load_average(),
-        "busy_before": harness.busy_processes(),
-        "args": vars(args),
-    }
+    context = harness.run_context(args)
     rows = args.bigtable_rows if "bigtable" in scenarios else 0
     db_url, tokens = prepare(args, out_dir, users=args.users, bigtable_rows=rows)
 

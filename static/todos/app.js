@@ -11,6 +11,19 @@
     box.replaceChildren(line);
   }
 
+  // The HTML a fetch answers with; an error status or a redirect (to the login page) rejects.
+  function fetchHTML(url, body) {
+    return fetch(url, {
+      method: body ? "POST" : "GET",
+      body: body,
+      headers: { "X-Requested-With": "fetch" },
+      credentials: "same-origin",
+    }).then(function (response) {
+      if (!response.ok || response.redirected) throw new Error(String(response.status));
+      return response.text();
+    });
+  }
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (form.matches("[data-confirm]") && !window.confirm(form.dataset.confirm)) {
@@ -24,16 +37,7 @@
     var item = form.closest("li");
     var button = form.querySelector("button");
     button.disabled = true;
-    fetch(form.action, {
-      method: "POST",
-      body: new FormData(form),
-      headers: { "X-Requested-With": "fetch" },
-      credentials: "same-origin",
-    })
-      .then(function (response) {
-        if (!response.ok || response.redirected) throw new Error(String(response.status));
-        return response.text();
-      })
+    fetchHTML(form.action, new FormData(form))
       .then(function (html) {
         var template = document.createElement("template");
         template.innerHTML = html.trim();
@@ -53,14 +57,7 @@
     var every = Number(panel.dataset.refresh) || 2000;
     var refresh = function () {
       if (document.hidden) return setTimeout(refresh, every);
-      fetch(window.location.href, {
-        headers: { "X-Requested-With": "fetch" },
-        credentials: "same-origin",
-      })
-        .then(function (response) {
-          if (!response.ok || response.redirected) throw new Error(String(response.status));
-          return response.text();
-        })
+      fetchHTML(window.location.href)
         .then(function (html) {
           panel.innerHTML = html;
           panel.classList.remove("is-stale");

@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from ..pool_status import COUNTERS
 from .serializers import TodoSerializer
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -185,17 +186,12 @@ class _PoolConnections(serializers.Serializer):
     idle = serializers.IntegerField()
 
 
-class _PoolCounters(serializers.Serializer):
-    requests_num = serializers.IntegerField()
-    requests_queued = serializers.IntegerField()
-    requests_wait_ms = serializers.IntegerField()
-    requests_errors = serializers.IntegerField()
-    requests_waiting = serializers.IntegerField()
-    connections_num = serializers.IntegerField()
-    connections_ms = serializers.IntegerField()
-    connections_errors = serializers.IntegerField()
-    connections_lost = serializers.IntegerField()
-    returns_bad = serializers.IntegerField()
+# One integer per counter that pool_status reports.
+_PoolCounters = type(
+    "_PoolCounters",
+    (serializers.Serializer,),
+    {name: serializers.IntegerField() for name in COUNTERS},
+)
 
 
 class _ServerLimits(serializers.Serializer):
