@@ -6,6 +6,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todoproject.settings")
 
 django_application = get_asgi_application()
 
-from todos.api.fastlane import FastLane  # noqa: E402  (needs the app registry ready)
+from django.conf import settings  # noqa: E402
 
-application = FastLane(django_application)
+from todos.api.fastlane import FastLane  # noqa: E402  (needs the app registry ready)
+from todos.observe import Observed  # noqa: E402
+
+lane = FastLane(django_application)
+# Metrics, request ids and request logs around everything, lane and Django alike.
+application = Observed(lane) if settings.METRICS_ENABLED else lane

@@ -217,9 +217,34 @@ if DEBUG:
     MIDDLEWARE.insert(0, "debug_toolbar.middleware.DebugToolbarMiddleware")
     INTERNAL_IPS = ["127.0.0.1", "::1"]
 
+# Metrics and request logs (docs/operations.md). METRICS_ENABLED=0 leaves the ASGI application
+# unwrapped: no counting, no request ids, no request log lines (what the cost is measured against).
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# json: one JSON object per line, for a log shipper; text: for a human at a terminal.
+LOG_FORMAT = env("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request": {"()": "todos.request_log.RequestContextFilter"}},
+    "formatters": {
+        "json": {"()": "todos.request_log.JsonLines"},
+        "text": {"()": "todos.request_log.TextLines"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request"],
+            "formatter": "text" if LOG_FORMAT == "text" else "json",
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
+    "loggers": {
+        # One line per request, whatever LOG_LEVEL is; LOG_REQUESTS=0 silences them.
+        "todos.requests": {
+            "level": "INFO" if env.bool("LOG_REQUESTS", default=True) else "WARNING"
+        },
+        # uvicorn's lines in a worker go the same way (it set up its own handler before Django).
+        "uvicorn": {"handlers": ["console"], "propagate": False},
+    },
 }

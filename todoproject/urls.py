@@ -2,12 +2,13 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from todos import health
+from todos import health, metrics
 from todos.pages import views as pages
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.view, name="metrics"),
     path("api/", include("todos.api.urls")),
     path("admin/", admin.site.urls),
     path("accounts/login/", pages.LoginView.as_view(), name="login"),

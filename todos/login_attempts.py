@@ -22,6 +22,7 @@ from django.utils.deprecation import MiddlewareMixin
 from rest_framework.exceptions import Throttled
 
 from .api.throttling import parse_rate, window_key
+from .request_log import note_user
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,18 @@ class RateLimitedModelBackend(ModelBackend):
                 cache.delete(key)
         except (redis.RedisError, ValueError) as exc:  # ValueError: the window just expired
             logger.warning("failed login not counted: %r", exc)
+        note_user(user)
+        return user
+
+    # A session's user is loaded here: the request's log line names it.
+    def get_user(self, user_id):
+        user = super().get_user(user_id)
+        note_user(user)
+        return user
+
+    async def aget_user(self, user_id):
+        user = await super().aget_user(user_id)
+        note_user(user)
         return user
 
     @staticmethod

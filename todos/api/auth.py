@@ -7,6 +7,7 @@ from rest_framework.authentication import TokenAuthentication, get_authorization
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
+from ..request_log import note_user
 from ..selectors import auser_for_token
 
 _users_by_token = {}  # key -> (user, monotonic expiry); per process
@@ -27,6 +28,11 @@ class CachedTokenAuthentication(TokenAuthentication):
             return None
         user = await self.user_for_key(key)
         return user, Token(key=key, user=user)
+
+    def authenticate_credentials(self, key):  # DRF's sync path (sync views)
+        user, token = super().authenticate_credentials(key)
+        note_user(user)
+        return user, token
 
     def key_from_header(self, request):
         """The same header rules as DRF's `authenticate`."""
@@ -50,6 +56,7 @@ class CachedTokenAuthentication(TokenAuthentication):
         now = time.monotonic()
         remembered = _users_by_token.get(key)
         if remembered and remembered[1] > now:
+            note_user(remembered[0])
             return remembered[0]
         user = await auser_for_token(key)
         if user is None:
@@ -59,6 +66,7 @@ class CachedTokenAuthentication(TokenAuthentication):
         if len(_users_by_token) >= MAX_REMEMBERED:
             _users_by_token.clear()
         _users_by_token[key] = (user, now + settings.API_TOKEN_CACHE_SECONDS)
+        note_user(user)
         return user
 
 

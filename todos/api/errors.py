@@ -10,9 +10,11 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from psycopg_pool import PoolTimeout, TooManyRequests
 from rest_framework import exceptions, parsers, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from ..metrics import DATABASE_ERRORS
 from .unsafe_text import unsafe_text_errors
 
 logger = logging.getLogger(__name__)
@@ -53,11 +55,21 @@ def exception_handler(exc, context):
         exc = RequestTooLarge(f"Request body too large: the limit is {limit} bytes.")
     elif isinstance(exc, (OperationalError, InterfaceError, psycopg.OperationalError)):
         logger.warning("database unavailable: %r (cause: %r)", exc, exc.__cause__)
+        DATABASE_ERRORS.labels(_database_error_kind(exc)).inc()
         exc = DatabaseUnavailable()
     response = drf_exception_handler(exc, context)
     if response is not None and response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
         response["Retry-After"] = RETRY_AFTER_SECONDS
     return response
+
+
+def _database_error_kind(exc):
+    cause = exc if isinstance(exc, psycopg.Error) else exc.__cause__
+    if isinstance(cause, TooManyRequests):
+        return "pool_full"
+    if isinstance(cause, PoolTimeout):
+        return "pool_timeout"
+    return "unavailable"
 
 
 @csrf_exempt  # it changes nothing; without this an unsafe method got the HTML CSRF 403

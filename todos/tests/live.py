@@ -43,7 +43,9 @@ class LiveServer:
 
     def close_lane_pool(self):
         """Close the fast lane's pool, so that the next request opens one from the settings."""
-        pool, self.app.pool = self.app.pool, None
+        from todoproject.asgi import lane
+
+        pool, lane.pool = lane.pool, None
         if pool is not None:
             asyncio.run_coroutine_threadsafe(pool.close(), self.loop).result(timeout=10)
 

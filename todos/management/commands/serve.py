@@ -1,9 +1,13 @@
 """Create the database if missing and migrate (both skipped behind PgBouncer), collect static
 files, fit the worker count and every worker's pools to the connection budget (todos/db.py),
-then exec the production ASGI server."""
+then run the production ASGI server with a fresh directory for the workers' metrics."""
 
 import os
+import shutil
+import signal
+import subprocess
 import sys
+import tempfile
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -98,7 +102,25 @@ class Command(BaseCommand):
         )
         sys.stdout.flush()
         command = server_command(server, host, port, workers)
-        os.execv(sys.executable, [sys.executable, "-m", *command])
+        sys.exit(run_with_metrics_directory([sys.executable, "-m", *command]))
+
+
+def run_with_metrics_directory(command):
+    """Run the server with PROMETHEUS_MULTIPROC_DIR set to a directory of this run's own, and
+    remove it when the server has stopped: stale files of an earlier run would add its counts
+    to this one's. The server runs as a child so that this process is there to clean up."""
+    directory = tempfile.mkdtemp(prefix="todos-metrics-")
+    try:
+        server = subprocess.Popen(
+            command, env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": directory}
+        )
+        # A terminal's Ctrl-C reaches the server itself (same process group); SIGTERM is passed on.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, lambda signum, frame: server.send_signal(signum))
+        return server.wait()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def server_command(server, host, port, workers):

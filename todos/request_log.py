@@ -1,0 +1,77 @@
+"""The request's context for logging: its id and user, on every log line written while the
+request runs, and the formatters (one JSON object per line, or text for a terminal).
+
+The context is one mutable object in a context variable, set by todos.observe for each request:
+asgiref copies the context into the threads it runs sync code in, so the same object is seen
+there, and the user noted by the authentication code (todos.api.auth, the auth backend) reaches
+the request's log line."""
+
+import contextvars
+import logging
+import re
+import uuid
+
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
+
+# 1-200 visible ASCII characters: anything else is replaced by an id of our own.
+SANE_REQUEST_ID = re.compile(rb"[\x21-\x7e]{1,200}")
+
+
+class RequestContext:
+    __slots__ = ("request_id", "user_id")
+
+    def __init__(self, request_id):
+        self.request_id = request_id
+        self.user_id = None
+
+
+current = contextvars.ContextVar("request_context", default=None)
+
+
+def request_id_from(header_value):
+    if header_value is not None and SANE_REQUEST_ID.fullmatch(header_value):
+        return header_value.decode("ascii")
+    return uuid.uuid4().hex
+
+
+def note_user(user):
+    """Called where a request's user becomes known (token, session or password)."""
+    context = current.get()
+    if context is not None and user is not None:
+        context.user_id = user.pk
+
+
+class RequestContextFilter(logging.Filter):
+    """Puts the request id and user id on every record (None outside a request)."""
+
+    def filter(self, record):
+        context = current.get()
+        record.request_id = context and context.request_id
+        if not hasattr(record, "user_id"):
+            record.user_id = context and context.user_id
+        return True
+
+
+# Attributes Django puts on its records that must not be logged: `request` carries the full
+# path with its query string, the headers and the cookies.
+NEVER_LOGGED = ("request",)
+
+
+class JsonLines(JsonFormatter):
+    def __init__(self):
+        super().__init__(
+            ["levelname", "name", "message", "process", "request_id", "user_id"],
+            rename_fields={"levelname": "level", "name": "logger", "process": "pid"},
+            timestamp="time",
+            reserved_attrs=[*RESERVED_ATTRS, *NEVER_LOGGED],
+            json_ensure_ascii=False,
+        )
+
+
+class TextLines(logging.Formatter):
+    def __init__(self):
+        super().__init__(
+            "%(asctime)s %(levelname)s %(name)s pid=%(process)d request=%(request_id)s "
+            "user=%(user_id)s %(message)s"
+        )
