@@ -1,14 +1,18 @@
 import io
+import logging
 import uuid
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.db import connection
+from django.db.models.signals import post_save
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from todos.request_log import JsonLines, RequestContextFilter
 from todos.tests.live import LiveAPIClient, LiveServer
 
 PASSWORD = "correct-horse-battery"
@@ -90,6 +94,56 @@ def staff_api(new_api_client, staff):
 @pytest.fixture
 def anon_api(new_api_client):
     return new_api_client()
+
+
+class LogLines(logging.Handler):
+    """Every log record of this process, as the console handler writes it."""
+
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+        self.addFilter(RequestContextFilter())
+        self.setFormatter(JsonLines())
+
+    def emit(self, record):
+        self.lines.append(self.format(record))
+
+
+# The secrets of this run: the test users' password, every token and session key made.
+SECRETS = {PASSWORD}
+
+
+def remember_secret(sender, instance, **kwargs):
+    SECRETS.add(instance.key if sender is Token else instance.session_key)
+
+
+@pytest.fixture(scope="session")
+def log_handler():
+    import todoproject.asgi  # noqa: F401  (its django.setup() replaces the root's handlers)
+
+    handler = LogLines()
+    post_save.connect(remember_secret, sender=Token, weak=False)
+    post_save.connect(remember_secret, sender=Session, weak=False)
+    yield handler
+    logging.getLogger().removeHandler(handler)
+
+
+@pytest.fixture
+def log_lines(log_handler):
+    """The log lines of this process during the test."""
+    root = logging.getLogger()
+    if log_handler not in root.handlers:  # django.setup() (asgi.py's import) resets the root's
+        root.addHandler(log_handler)
+    log_handler.lines.clear()
+    return log_handler.lines
+
+
+@pytest.fixture(autouse=True)
+def no_secret_is_logged(log_lines):
+    """In the whole suite, no log line may carry a password, a token or a session key."""
+    yield
+    leaked = [line for line in log_lines for secret in SECRETS if secret in line]
+    assert not leaked, f"a secret was logged: {leaked[:3]}"
 
 
 @pytest.fixture(autouse=True)

@@ -67,6 +67,13 @@ class Observed:
         header = (b"x-request-id", context.request_id.encode())
         status = 500  # what the server answers if the application never starts a response
         replayed = False
+        finished = False
+
+        def finish():
+            nonlocal finished
+            finished = True
+            metrics.IN_FLIGHT.dec()
+            self._count(scope, status, replayed, time.perf_counter() - started, context)
 
         async def observed_send(message):
             nonlocal status, replayed
@@ -77,6 +84,10 @@ class Observed:
                     replayed = any(name.lower() == b"idempotent-replayed" for name, _ in headers)
                 headers.append(header)
                 message = {**message, "headers": headers}
+            elif not message.get("more_body", False):
+                # Counted and logged before the last byte leaves: a client that has the whole
+                # response (and then scrapes, or reads the log) finds it there.
+                finish()
             await send(message)
 
         metrics.IN_FLIGHT.inc()
@@ -86,9 +97,8 @@ class Observed:
             logger.exception("unhandled exception")
             raise
         finally:
-            metrics.IN_FLIGHT.dec()
-            duration = time.perf_counter() - started
-            self._count(scope, status, replayed, duration, context)
+            if not finished:
+                finish()
             current.reset(token)
 
     def _count(self, scope, status, replayed, duration, context):

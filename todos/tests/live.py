@@ -41,11 +41,16 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(timeout=10)
 
-    def close_lane_pool(self):
-        """Close the fast lane's pool, so that the next request opens one from the settings."""
+    @property
+    def lane(self):
+        """The fast lane inside the application (asgi.py wraps it for the metrics)."""
         from todoproject.asgi import lane
 
-        pool, lane.pool = lane.pool, None
+        return lane
+
+    def close_lane_pool(self):
+        """Close the fast lane's pool, so that the next request opens one from the settings."""
+        pool, self.lane.pool = self.lane.pool, None
         if pool is not None:
             asyncio.run_coroutine_threadsafe(pool.close(), self.loop).result(timeout=10)
 

@@ -43,7 +43,7 @@ def pools(api_transport, request, settings):
             connection.settings_dict["PORT"] = port
 
     def stats():
-        pool = live.app.pool if live else connection.pool
+        pool = live.lane.pool if live else connection.pool
         stats = pool.get_stats() if pool else {}
         return SimpleNamespace(
             in_use=stats.get("pool_size", 0) - stats.get("pool_available", 0),
