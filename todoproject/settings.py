@@ -246,5 +246,8 @@ LOGGING = {
         },
         # uvicorn's lines in a worker go the same way (it set up its own handler before Django).
         "uvicorn": {"handlers": ["console"], "propagate": False},
+        # Named, or configuring "uvicorn" would turn its access log back on: the request
+        # lines above replace it.
+        "uvicorn.access": {"handlers": [], "propagate": False},
     },
 }

@@ -72,10 +72,12 @@ WORKERS = Gauge(
     multiprocess_mode="livesum",
 )
 
+WORKERS.set(1)  # at import: a worker counts from its start, before its first request
+
 POOL_LABELS = ["pool"]  # "django": Django's pool; "lane": the API fast lane's
 POOL_GAUGES = {
     "size": Gauge("todos_db_pool_size", "Connections open in the pool.", POOL_LABELS, multiprocess_mode="livesum"),
-    "max": Gauge("todos_db_pool_max_size", "The pool's max_size.", POOL_LABELS, multiprocess_mode="livesum"),
+    "max": Gauge("todos_db_pool_max_size", "The pool's bound (max_size).", POOL_LABELS, multiprocess_mode="livesum"),
     "in_use": Gauge("todos_db_pool_in_use", "Connections lent to requests.", POOL_LABELS, multiprocess_mode="livesum"),
     "idle": Gauge("todos_db_pool_idle", "Open connections waiting in the pool.", POOL_LABELS, multiprocess_mode="livesum"),
     "waiting": Gauge("todos_db_pool_waiting", "Requests waiting for a connection.", POOL_LABELS, multiprocess_mode="livesum"),
@@ -101,19 +103,28 @@ def django_pool():
     return DatabaseWrapper._connection_pools.get("default")
 
 
+def configured_max_sizes():
+    """Each pool's bound, also before the pool is opened."""
+    return {
+        "django": settings.DATABASES["default"]["OPTIONS"]["pool"]["max_size"],
+        "lane": settings.DB_API_POOL_MAX_SIZE if settings.API_FAST_LANE else 0,
+    }
+
+
 POOLS = {"django": django_pool, "lane": lane_pool}
 _last_counts = {}  # pool name -> (pool, {counter: last value seen})
 
 
 def refresh_pools():
     """Write this worker's pool figures: the gauges as they are now, the counters by growth."""
+    max_sizes = configured_max_sizes()
     for name, get_pool in POOLS.items():
         pool = get_pool()
         stats = pool.get_stats() if pool is not None else {}
         size, available = stats.get("pool_size", 0), stats.get("pool_available", 0)
         figures = {
             "size": size,
-            "max": pool.max_size if pool is not None else 0,
+            "max": pool.max_size if pool is not None else max_sizes[name],
             "in_use": size - available,
             "idle": available,
             "waiting": stats.get("requests_waiting", 0),
@@ -130,11 +141,6 @@ def refresh_pools():
                 child.inc((value - seen.get(key, 0)) * scale)
             seen[key] = value
         _last_counts[name] = (pool, seen)
-
-
-def worker_started():
-    WORKERS.set(1)
-    refresh_pools()  # every pool series exists (at 0) from the first scrape on
 
 
 def forget_dead_workers():

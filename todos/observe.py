@@ -49,6 +49,7 @@ class Observed:
         self._refresh_loop = None
         self._requests = {}  # (method, route, status) -> counter child, saves .labels()
         self._latency = {}  # (method, route) -> histogram child
+        metrics.refresh_pools()  # this worker's pool series exist before its first request
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -138,7 +139,7 @@ class Observed:
         """Every worker writes its pools' figures each second, so that whichever worker answers
         a scrape shows the others' pools as they are, idle or not."""
         self._refresh_loop = loop
-        metrics.worker_started()
+        metrics.refresh_pools()
 
         def refresh():
             if self._refresh_loop is loop and not loop.is_closed():

@@ -53,9 +53,10 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
-# Attributes Django puts on its records that must not be logged: `request` carries the full
-# path with its query string, the headers and the cookies.
-NEVER_LOGGED = ("request",)
+# Attributes put on records that must not be logged: Django's `request` carries the full path
+# with its query string, the headers and the cookies; uvicorn's `color_message` repeats the
+# message with terminal colours.
+NEVER_LOGGED = ("request", "color_message")
 
 
 class JsonLines(JsonFormatter):

@@ -6,6 +6,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -72,6 +73,58 @@ def running_server(database_url, **env):
             server.kill()
             server.wait()
         log_path.unlink(missing_ok=True)
+
+
+class Served:
+    """`manage.py serve` (the production command: its workers, its metrics directory) in a
+    process group of its own; `tmp` is its TMPDIR, where it makes that directory."""
+
+    def __init__(self, database_url, **env):
+        self.port = free_port(SERVER_PORTS)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.tmp = Path(tempfile.mkdtemp(prefix="todos-serve-"))
+        self.log_path = self.tmp.with_suffix(".log")
+        environment = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "CACHE_KEY_PREFIX": f"live-{uuid.uuid4().hex}",
+            "LOG_LEVEL": "WARNING",
+            "TMPDIR": str(self.tmp),
+            **env,
+        }
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "manage.py", "serve", "--port", str(self.port)],
+                cwd=ROOT,
+                env=environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            _wait_until_up(self.url, self.process, self.log_path, timeout=90)
+        except BaseException:
+            self.stop()
+            raise
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self):
+        """SIGTERM to the serve command, as a process manager stops it; returns its status."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        return self.process.returncode
+
+    def remove(self):
+        self.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.log_path.unlink(missing_ok=True)
 
 
 def _wait_until_up(base_url, server, log_path, timeout=30):
