@@ -140,11 +140,12 @@ def _wait_until_up(base_url, server, log_path, timeout=30):
 
 
 def server_errors(log_path):
-    """Lines of the server's log that tell of a 500 or an unhandled exception."""
+    """Lines of the server's log that tell of a 500 or an unhandled exception (in JSON lines
+    the traceback is the `exc_info` field)."""
     return [
         line
         for line in log_path.read_text(errors="replace").splitlines()
-        if "Internal Server Error" in line or line.startswith("Traceback")
+        if "Internal Server Error" in line or line.startswith("Traceback") or '"exc_info": ' in line
     ]
 
 
