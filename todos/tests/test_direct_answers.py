@@ -18,6 +18,7 @@ DIFFERS_PER_RUN = [
     (re.compile(r"cursor=[\w%-]+"), "cursor=<cursor>"),
     (re.compile(r"/api/todo/\d+"), "/api/todo/<id>"),
     (re.compile(r'"id":\d+'), '"id":<id>'),
+    (re.compile(r"available in \d+ seconds?"), "available in <seconds>"),  # the window's rest
 ]
 JSON = "application/json"
 
