@@ -173,7 +173,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["todos.api.errors.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["todos.api.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "todos.api.errors.exception_handler",
     # Bulk errors keyed by the failing item's position: {"3": {"title": [...]}}.
     "LIST_SERIALIZER_ERRORS_AS_DICT": True,

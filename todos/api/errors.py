@@ -10,10 +10,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import exceptions, parsers, status
+from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
-
-from .unsafe_text import unsafe_text_errors
 
 logger = logging.getLogger(__name__)
 
@@ -30,21 +28,6 @@ class DatabaseUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "The database is busy or unavailable. Try again shortly."
     default_code = "database_unavailable"
-
-
-class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, also safe against nesting deep enough to exhaust the recursion limit,
-    and refusing NUL and lone surrogate characters anywhere in the body."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            data = super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
-        errors = unsafe_text_errors(data)
-        if errors:
-            raise exceptions.ValidationError(errors)
-        return data
 
 
 def exception_handler(exc, context):

@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +18,7 @@ from rest_framework.request import Request
 from .. import services
 from ..api.pagination import TodoCursorPagination
 from ..api.serializers import TodoFilterSerializer
-from ..models import Priority, Todo
+from ..models import Priority, Todo, TodoNotFound
 from .forms import SignupForm, TodoEditForm, TodoForm
 
 FILTER_NAMES = tuple(TodoFilterSerializer().fields)
@@ -118,7 +117,7 @@ def signup(request):
 
 
 def _gone():
-    raise Http404("No todo with this id.")
+    raise TodoNotFound()
 
 
 def _list_filters(request):

@@ -11,6 +11,8 @@ import time
 import requests
 import uvicorn
 
+from todos import api_pool
+
 
 class LiveServer:
     def __init__(self, app):
@@ -43,9 +45,7 @@ class LiveServer:
 
     def close_lane_pool(self):
         """Close the fast lane's pool, so that the next request opens one from the settings."""
-        pool, self.app.pool = self.app.pool, None
-        if pool is not None:
-            asyncio.run_coroutine_threadsafe(pool.close(), self.loop).result(timeout=10)
+        asyncio.run_coroutine_threadsafe(api_pool.close(), self.loop).result(timeout=10)
 
 
 class LiveResponse:

@@ -10,6 +10,7 @@ from django.db import connection
 from psycopg_pool.base import AttemptWithBackoff
 
 from conftest import django_transport_only
+from todos import api_pool
 from todos.models import Todo
 from todos.services import create_todo
 
@@ -43,7 +44,7 @@ def pools(api_transport, request, settings):
             connection.settings_dict["PORT"] = port
 
     def stats():
-        pool = live.app.pool if live else connection.pool
+        pool = api_pool.current() if live else connection.pool
         stats = pool.get_stats() if pool else {}
         return SimpleNamespace(
             in_use=stats.get("pool_size", 0) - stats.get("pool_available", 0),
