@@ -151,7 +151,7 @@ def django_db_setup(request, django_db_setup, django_db_blocker):
     if not request.config.getoption("pgbouncer"):
         yield None
         return
-    from todos.pgbouncer import LocalPgBouncer
+    from todos.tests.pgbouncer import LocalPgBouncer
 
     db = connection.settings_dict
     direct = {"HOST": db["HOST"], "PORT": db["PORT"]}

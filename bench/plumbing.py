@@ -93,7 +93,7 @@ async def main(args):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.plumbing", description=__doc__)
     parser.add_argument("requests", type=int, nargs="?", default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     asyncio.run(main(parser.parse_args()))
