@@ -13,6 +13,7 @@ from conftest import django_transport_only
 from todos import api_pool
 from todos.models import Todo
 from todos.services import create_todo
+from todos.tests.dbtools import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -97,15 +98,6 @@ def in_background(call):
     thread = threading.Thread(target=run)
     thread.start()
     return thread, result
-
-
-def wait_until(condition, timeout=10):
-    done = threading.Event()
-    for _ in range(int(timeout / 0.01)):
-        if condition():
-            return
-        done.wait(0.01)
-    raise AssertionError("condition not reached")
 
 
 def test_an_exhausted_pool_answers_503_and_recovers(alice, alice_api, pools, table_lock):
