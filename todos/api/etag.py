@@ -1,4 +1,5 @@
-"""ETags of todos, and If-Match on PUT, PATCH and DELETE (lost-update protection).
+"""ETags of todos, If-None-Match on GET (304 when the client's copy is current), and If-Match
+on PUT, PATCH and DELETE (lost-update protection).
 
 A todo's ETag is its id and `updated_at` to the microsecond: every write moves `updated_at`, so
 the ETag changes exactly when the todo does. With `If-Match`, the operation runs in one transaction
@@ -34,6 +35,15 @@ def matches(if_match, current):
     if if_match.strip() == "*":
         return True
     return current in (candidate.strip() for candidate in if_match.split(","))
+
+
+def still_current(if_none_match, current):
+    """RFC 9110 If-None-Match on a GET: whether the client's copy is still current (`*`, or one
+    of the listed ETags, compared weakly: a `W/` prefix does not count), so the answer is 304."""
+    if if_none_match.strip() == "*":
+        return True
+    candidates = (c.strip().removeprefix("W/") for c in if_none_match.split(","))
+    return current in candidates
 
 
 class PreconditionFailed(exceptions.APIException):

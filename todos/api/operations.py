@@ -13,7 +13,7 @@ from .. import selectors, services
 from ..models import TodoNotFound
 from . import schema
 from .answers import Answer
-from .etag import etag_for, if_match
+from .etag import etag_for, if_match, still_current
 from .idempotency import idempotent
 from .pagination import TodoCursorPagination
 from .parsers import JSONParser
@@ -90,6 +90,9 @@ async def get_todo(call):
     todo = await selectors.aget_todo(owner=call.user, pk=call.pk)
     if todo is None:
         raise TodoNotFound()
+    if_none_match = call.request.headers.get("If-None-Match")
+    if if_none_match is not None and still_current(if_none_match, etag_for(todo)):
+        return Answer(304, None, {"ETag": etag_for(todo)})  # the client's copy is current
     return _one_todo(todo)
 
 

@@ -7,6 +7,7 @@ from asgiref.sync import iscoroutinefunction, sync_to_async
 from drf_spectacular.utils import extend_schema
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.exceptions import AuthenticationFailed, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
@@ -14,6 +15,7 @@ from rest_framework.response import Response
 from ..pool_status import pool_status
 from . import operations, schema
 from .answers import Call
+from .auth import CachedTokenAuthentication
 
 
 class JSONOnlyNegotiation(DefaultContentNegotiation):
@@ -82,10 +84,14 @@ class APIView(adrf.views.APIView):
 
 
 class TokenView(APIView):
-    """POST username and password, get the user's API token."""
+    """POST username and password, get the user's API token. Wrong credentials are 401 (missing
+    fields 400), as a client expects of a login."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
+
+    def get_authenticate_header(self, request):
+        return CachedTokenAuthentication.keyword  # what to use once logged in
 
     @extend_schema(**schema.issue_token)
     async def post(self, request):
@@ -94,7 +100,11 @@ class TokenView(APIView):
 
     def _issue_token(self, request):
         credentials = AuthTokenSerializer(data=request.data, context={"request": request})
-        credentials.is_valid(raise_exception=True)
+        if not credentials.is_valid():
+            codes = credentials.errors.get("non_field_errors", [])
+            if any(getattr(message, "code", None) == "authorization" for message in codes):
+                raise AuthenticationFailed(codes[0])
+            raise ValidationError(credentials.errors)
         token, _ = Token.objects.get_or_create(user=credentials.validated_data["user"])
         return token
 

@@ -25,7 +25,7 @@ def token(client, password, address="10.0.0.1", username="alice"):
 
 def test_after_too_many_failures_even_the_right_password_is_429(alice, anon_api):
     for _ in range(3):
-        assert token(anon_api, "wrong").status_code == 400
+        assert token(anon_api, "wrong").status_code == 401
 
     response = token(anon_api, PASSWORD)
 
@@ -63,7 +63,7 @@ def test_a_successful_login_clears_the_count(alice, anon_api):
 
 def test_unknown_usernames_are_bounded_too(anon_api):
     for _ in range(3):
-        assert token(anon_api, "x", username="nobody").status_code == 400
+        assert token(anon_api, "x", username="nobody").status_code == 401
     assert token(anon_api, "x", username="nobody").status_code == 429
 
 

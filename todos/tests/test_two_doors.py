@@ -145,6 +145,7 @@ CALLS = [
     ("GET", "/api/todo/{id}", None, None),
     ("POST", "/api/todo", '{"title": "", "priority": "urgent", "due_date": "2027-02-30"}', JSON),
     ("POST", "/api/todo", '{"title": "x", "completed": 0}', JSON),
+    ("POST", "/api/todo", '{"title": "x", "colour": "red"}', JSON),
     ("POST", "/api/todo", '{"title": "x"', JSON),
     ("POST", "/api/todo", '[{"title": "x"}]', JSON),
     ("POST", "/api/todo", '{"title": "nul \\u0000"}', JSON),
@@ -171,7 +172,7 @@ CALLS = [
 HANDED_ON = 8
 STATUSES = [
     *(201, 201, 201, 200, 200, 200, 200, 200, 200, 404, 404, 404, 204, 404, 404),
-    *(400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 201, 400, 400, 400),
+    *(400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 201, 400, 400, 400),
     *(405, 405, 415, 400, 201, 404, 404, 405),
 ]
 
