@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, ASGIRequest, get_script_prefix
 from django.core.handlers.exception import response_for_exception
+from django.core.signals import setting_changed
 from django.http import HttpResponse
 from django.http.request import split_domain_port, validate_host
 from django.middleware.clickjacking import XFrameOptionsMiddleware
@@ -102,7 +103,10 @@ def _endpoint_of(path):
 
 def _host_allowed(host):
     """ALLOWED_HOSTS, as Django's request.get_host() applies it (CommonMiddleware answers 400 to
-    a refused host on the full stack)."""
+    a refused host on the full stack). Behind a proxy that Django is told to trust for the host
+    (USE_X_FORWARDED_HOST), Django decides."""
+    if settings.USE_X_FORWARDED_HOST:
+        return False
     allowed = _allowed_hosts.get(host)
     if allowed is None:
         domain, _ = split_domain_port(host.decode("latin-1")) if host else ("", "")
@@ -113,6 +117,14 @@ def _host_allowed(host):
         if len(_allowed_hosts) < 1000:
             _allowed_hosts[host] = allowed
     return allowed
+
+
+def _forget_hosts(*, setting, **kwargs):
+    if setting in ("ALLOWED_HOSTS", "DEBUG"):
+        _allowed_hosts.clear()
+
+
+setting_changed.connect(_forget_hosts)
 
 
 def _secure_enough(scope):

@@ -242,3 +242,19 @@ def test_bulk_creates_on_the_lane_give_djangos_connection_back(live_asgi, settin
         return stats["pool_size"] == stats["pool_available"]
 
     wait_until(nobody_holds_one, what="every connection back in Django's pool")
+
+
+def test_a_host_that_allowed_hosts_refuses_is_left_to_django(live_asgi, settings, routed):
+    settings.API_FAST_LANE = True
+    door = TokenDoor(live_asgi, make_user("hosted"))
+    response = requests.get(
+        f"{live_asgi.url}/api/todo", headers={**door.headers, "Host": "evil.example"}
+    )
+    assert response.status_code == 400
+    assert routed["lane"] == 0
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "evil.example"]
+    response = requests.get(
+        f"{live_asgi.url}/api/todo", headers={**door.headers, "Host": "evil.example"}
+    )
+    assert response.status_code == 200
+    assert routed["lane"] == 1
