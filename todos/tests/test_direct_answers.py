@@ -77,8 +77,9 @@ def _comparable(response):
         if name.lower() not in ("date", "server", "content-length")  # ids vary in length
     }
     text = response.text
-    if "retry-after" in headers:  # seconds left in the window
+    if "retry-after" in headers:  # seconds left in the window, also said in the body
         headers["retry-after"] = "<seconds>"
+        text = re.sub(r"available in \d+ seconds", "available in <n> seconds", text)
     for header in ("etag", "location"):
         if header in headers:
             headers[header] = _same_per_run(headers[header])
