@@ -1,8 +1,12 @@
 """Token authentication that runs on the event loop, with each token's user remembered briefly."""
 
 import time
+from functools import partial
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
@@ -11,6 +15,7 @@ from ..selectors import auser_for_token
 
 _users_by_token = {}  # key -> (user, monotonic expiry); per process
 MAX_REMEMBERED = 10_000
+_clock = time.monotonic  # tests move it forward instead of sleeping
 
 
 class CachedTokenAuthentication(TokenAuthentication):
@@ -18,7 +23,7 @@ class CachedTokenAuthentication(TokenAuthentication):
 
     A token's user is remembered for API_TOKEN_CACHE_SECONDS in each worker process, which saves
     a query on most requests; a revoked token or deactivated user stops working within that time
-    (at once in the worker that revoked it, see `forget_token`).
+    (at once in the worker that deleted the token or the user, see `forget_deleted_token`).
     """
 
     async def aauthenticate(self, request):
@@ -47,7 +52,7 @@ class CachedTokenAuthentication(TokenAuthentication):
             ) from None
 
     async def user_for_key(self, key):
-        now = time.monotonic()
+        now = _clock()
         remembered = _users_by_token.get(key)
         if remembered and remembered[1] > now:
             return remembered[0]
@@ -64,3 +69,12 @@ class CachedTokenAuthentication(TokenAuthentication):
 
 def forget_token(key):
     _users_by_token.pop(key, None)
+
+
+@receiver(post_delete, sender=Token)
+def forget_deleted_token(sender, instance, using, **kwargs):
+    """A token deleted anywhere in this process (revoked, or its user deleted in the admin or a
+    shell: the delete cascades to the token) stops working here at once. Forgotten again on
+    commit, in case a request remembered it meanwhile from the row not yet deleted for it."""
+    forget_token(instance.key)
+    transaction.on_commit(partial(forget_token, instance.key), using=using)
