@@ -7,9 +7,10 @@ import logging
 import psycopg
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import JsonResponse
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, parsers, status
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -48,10 +49,14 @@ class JSONParser(parsers.JSONParser):
         return data
 
 
+def _too_large():
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return RequestTooLarge(f"Request body too large: the limit is {limit} bytes.")
+
+
 def exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        exc = RequestTooLarge(f"Request body too large: the limit is {limit} bytes.")
+        exc = _too_large()
     elif isinstance(exc, (OperationalError, InterfaceError, psycopg.OperationalError)):
         logger.warning("database unavailable: %r (cause: %r)", exc, exc.__cause__)
         exc = DatabaseUnavailable()
@@ -73,6 +78,34 @@ def _user_gone(exc):
         return False
     user = get_user_model()._meta
     return (error.diag.constraint_name or "").endswith(f"_fk_{user.db_table}_{user.pk.column}")
+
+
+def _is_api(request):
+    return request.path_info.startswith("/api/")
+
+
+def bad_request(request, exception):
+    """Django's handler400, for what Django refuses itself (SuspiciousOperation, BadRequest):
+    too many query parameters, a Host header not in ALLOWED_HOSTS... Django's page elsewhere,
+    JSON in DRF's shape under /api/. DRF leaves these exceptions to Django, and so does the
+    lane; Django logs them to django.security.*."""
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        error = _too_large()
+    elif isinstance(exception, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        error = exceptions.ParseError(f"Too many query or form parameters: the limit is {limit}.")
+    else:
+        error = exceptions.ParseError("Bad request.")
+    return JsonResponse({"detail": error.detail}, status=error.status_code)
+
+
+def server_error(request):
+    """Django's handler500: JSON under /api/ too (the error is logged by django.request)."""
+    if not _is_api(request):
+        return defaults.server_error(request)
+    return JsonResponse({"detail": "A server error occurred."}, status=500)
 
 
 @csrf_exempt  # it changes nothing; without this an unsafe method got the HTML CSRF 403
