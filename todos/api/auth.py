@@ -36,6 +36,10 @@ class CachedTokenAuthentication(TokenAuthentication):
     def key_from_header(self, request):
         """The same header rules as DRF's `authenticate`."""
         auth = get_authorization_header(request).split()
+        if auth and auth[0].lower() == b"bearer":  # the scheme of OAuth, a common guess
+            raise AuthenticationFailed(
+                "Invalid token header. This API takes 'Authorization: Token <key>', not Bearer."
+            )
         if not auth or auth[0].lower() != self.keyword.lower().encode():
             return None
         if len(auth) == 1:

@@ -2,6 +2,7 @@
 cannot serve (pool timeout, full wait queue, server unreachable, statement timeout): Django
 wraps those psycopg errors in its own OperationalError, the fast lane's pool raises them bare."""
 
+import json
 import logging
 
 import psycopg
@@ -9,7 +10,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import IntegrityError, InterfaceError, OperationalError
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, parsers, status
@@ -110,5 +112,21 @@ def server_error(request):
 
 @csrf_exempt  # it changes nothing; without this an unsafe method got the HTML CSRF 403
 async def not_found(request, *args, **kwargs):
-    """JSON 404 for any path under /api/ that matches no endpoint."""
-    return JsonResponse({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+    """JSON 404 for any path under /api/ that matches no endpoint, but a 308 (which keeps the
+    method and body) to the endpoint it misses by a trailing slash: /api/todo/, /api/docs."""
+    path = request.path_info
+    near = path.removesuffix("/") if path.endswith("/") else f"{path}/"
+    try:
+        endpoint = resolve(near).func is not not_found
+    except Resolver404:
+        endpoint = False
+    if not endpoint:
+        return JsonResponse({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+    query = request.META.get("QUERY_STRING")
+    location = request.path.removesuffix(path) + near + (f"?{query}" if query else "")
+    return HttpResponsePermanentRedirect(
+        location,
+        preserve_request=True,
+        content=json.dumps({"detail": f"This is {near}."}),
+        content_type="application/json",
+    )
