@@ -7,9 +7,8 @@ import logging
 
 import psycopg
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.db import IntegrityError, InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views import defaults
@@ -17,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, parsers, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from ..services import refers_to_a_deleted_user
 from .unsafe_text import unsafe_text_errors
 
 logger = logging.getLogger(__name__)
@@ -62,24 +62,13 @@ def exception_handler(exc, context):
     elif isinstance(exc, (OperationalError, InterfaceError, psycopg.OperationalError)):
         logger.warning("database unavailable: %r (cause: %r)", exc, exc.__cause__)
         exc = DatabaseUnavailable()
-    elif _user_gone(exc):
+    elif refers_to_a_deleted_user(exc):
         exc = exceptions.AuthenticationFailed("User inactive or deleted.")
         exc.auth_header = "Token"  # as the 401 for any other refused token
     response = drf_exception_handler(exc, context)
     if response is not None and response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
         response["Retry-After"] = RETRY_AFTER_SECONDS
     return response
-
-
-def _user_gone(exc):
-    """Whether a write failed on its reference to a user: the caller was deleted after this
-    request authenticated (a worker remembers a token's user for API_TOKEN_CACHE_SECONDS).
-    Django names every foreign key constraint `..._fk_<table>_<column>` of the table it refers to."""
-    error = exc.__cause__ if isinstance(exc, IntegrityError) else exc
-    if not isinstance(error, psycopg.errors.ForeignKeyViolation):
-        return False
-    user = get_user_model()._meta
-    return (error.diag.constraint_name or "").endswith(f"_fk_{user.db_table}_{user.pk.column}")
 
 
 def _is_api(request):

@@ -126,3 +126,48 @@ def test_another_users_tokens_are_unaffected(alice, bob, alice_api, bob_api, clo
     assert bob_api.get("/api/todo").status_code == 200
     alice.delete()
     assert bob_api.post("/api/todo", {"title": "bob's"}, format="json").status_code == 201
+
+
+@pytest.fixture
+def user_deleted_by_the_next_insert():
+    """Deletes the owner of the next todo inserted, inside the INSERT itself: the delete lands
+    after the request read its user, before the row is written (foreign keys are checked when
+    the statement ends)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            CREATE FUNCTION delete_owner() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                DELETE FROM django_session;
+                DELETE FROM authtoken_token WHERE user_id = NEW.owner_id;
+                DELETE FROM auth_user WHERE id = NEW.owner_id;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER delete_owner BEFORE INSERT ON todos
+                FOR EACH ROW EXECUTE FUNCTION delete_owner();
+            """
+        )
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER delete_owner ON todos; DROP FUNCTION delete_owner()")
+
+
+def test_a_page_create_racing_the_delete_signs_out(alice, client, user_deleted_by_the_next_insert):
+    client.force_login(alice)
+
+    response = client.post("/todos/new/", {"title": "racing", "priority": "medium"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/todos/new/"
+    assert not Todo.objects.exists()
+    assert client.get("/").status_code == 302  # signed out
+
+
+def test_an_api_create_through_a_session_racing_the_delete_is_401(
+    alice, client, user_deleted_by_the_next_insert
+):
+    client.force_login(alice)
+    response = client.post("/api/todo", {"title": "racing"}, content_type="application/json")
+    assert response.status_code == 401
+    assert response.json() == USER_GONE
+    assert not Todo.objects.exists()
