@@ -69,6 +69,19 @@ def test_the_apis_json_endpoints_go_without_it(alice, client, path):
     assert "Content-Security-Policy" not in client.get(path)
 
 
+def test_the_csrf_failure_page_is_ours_with_nothing_inline(alice):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(
+        "/accounts/login/", {"username": "alice", "password": "x"}
+    )
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "Please try again" in html
+    assert not [pattern.pattern for pattern in INLINE if pattern.search(html)]
+    assert directives(response["Content-Security-Policy"]) == POLICY
+
+
 def test_the_docs_start_up_script_is_a_file_of_its_own(client):
     html = client.get("/api/docs/").content.decode()
     [script] = re.findall(r'<script src="([^"]*script=[^"]*)"', html)
