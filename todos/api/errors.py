@@ -92,6 +92,14 @@ def bad_request(request, exception):
     return JsonResponse({"detail": error.detail}, status=error.status_code)
 
 
+def page_not_found(request, exception):
+    """Django's handler404, for an Http404 raised outside the API's catch-all (DRF raises one for
+    an unknown ?format=): JSON under /api/."""
+    if not _is_api(request):
+        return defaults.page_not_found(request, exception)
+    return JsonResponse({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+
+
 def server_error(request):
     """Django's handler500: JSON under /api/ too (the error is logged by django.request)."""
     if not _is_api(request):

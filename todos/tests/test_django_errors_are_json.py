@@ -62,6 +62,24 @@ def live_server_url(api_transport, request):
     return request.getfixturevalue("live_asgi").url if api_transport == "live" else None
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "status"),
+    [
+        ("get", "/api/docs/?format=json", {}, 404),
+        ("get", "/api/schema/?format=xml", {}, 404),
+        ("get", "/api/schema/", {"HTTP_ACCEPT": "text/html"}, 406),
+        ("post", "/api/schema/", {}, 405),
+        ("post", "/api/docs/", {}, 405),
+        ("delete", "/api/docs/?script", {}, 405),
+    ],
+)
+def test_the_docs_and_schema_errors_are_json(alice_api, method, path, headers, status):
+    response = getattr(alice_api, method)(path, **headers)
+    assert response.status_code == status
+    assert is_json(response)
+    assert set(response.json()) == {"detail"}
+
+
 def test_a_server_error_is_json_on_the_api(alice_api, monkeypatch, api_transport):
     async def broken(**kwargs):
         raise RuntimeError("a bug")
