@@ -49,11 +49,14 @@ class CachedTokenAuthentication(TokenAuthentication):
                 "Invalid token header. Token string should not contain spaces."
             )
         try:
-            return auth[1].decode()
+            key = auth[1].decode()
         except UnicodeError:
+            key = None
+        if key is None or not key.isprintable():  # PostgreSQL refuses NUL in a query (a 500)
             raise AuthenticationFailed(
                 "Invalid token header. Token string should not contain invalid characters."
-            ) from None
+            )
+        return key
 
     async def user_for_key(self, key):
         now = _clock()

@@ -11,7 +11,7 @@ import pytest
 import requests
 from rest_framework.authtoken.models import Token
 
-from conftest import PASSWORD
+from conftest import PASSWORD, django_transport_only
 from todos.models import Todo
 
 pytestmark = pytest.mark.django_db
@@ -101,6 +101,20 @@ def test_a_bearer_token_is_told_to_use_token(alice, new_api_client, method, path
     assert "Authorization: Token <key>" in response.json()["detail"]
     assert response["WWW-Authenticate"] == "Token"
     assert not Todo.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["a\x00b", "\x00", "abc\x7f", "caf\u00e9"],
+    ids=["NUL", "only NUL", "DEL", "not ASCII"],
+)
+@django_transport_only  # over HTTP, uvicorn refuses control characters in a header itself
+def test_a_token_with_control_characters_is_401(new_api_client, key):
+    client = new_api_client()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    response = client.get("/api/todo")
+    assert response.status_code == 401
+    assert response.json()["detail"].startswith("Invalid token")
 
 
 def readme_token_one_liner():
