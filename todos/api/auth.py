@@ -5,7 +5,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.authtoken.models import Token
@@ -22,8 +22,9 @@ class CachedTokenAuthentication(TokenAuthentication):
     """DRF's TokenAuthentication, plus `aauthenticate` for async views.
 
     A token's user is remembered for API_TOKEN_CACHE_SECONDS in each worker process, which saves
-    a query on most requests; a revoked token or deactivated user stops working within that time
-    (at once in the worker that deleted the token or the user, see `forget_deleted_token`).
+    a query on most requests; a revoked token, a deleted or changed user (deactivated, no longer
+    staff) counts within that time, and at once in the worker that made the change (see
+    `forget_deleted_token` and `forget_changed_user`).
     """
 
     async def aauthenticate(self, request):
@@ -85,3 +86,17 @@ def forget_deleted_token(sender, instance, using, **kwargs):
     commit, in case a request remembered it meanwhile from the row not yet deleted for it."""
     forget_token(instance.key)
     transaction.on_commit(partial(forget_token, instance.key), using=using)
+
+
+def forget_user(pk):
+    for key, (user, _expiry) in list(_users_by_token.items()):
+        if user.pk == pk:
+            forget_token(key)
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL)
+def forget_changed_user(sender, instance, using, **kwargs):
+    """A user saved in this process (deactivated, no longer staff...) is read afresh on their
+    next token call here, and again after the commit, as for a deleted token."""
+    forget_user(instance.pk)
+    transaction.on_commit(partial(forget_user, instance.pk), using=using)

@@ -1,5 +1,6 @@
 """A deleted user's token stops working at once in the worker that deleted the user and within
-API_TOKEN_CACHE_SECONDS in the others; a write racing the delete is 401 in DRF's shape."""
+API_TOKEN_CACHE_SECONDS in the others (so does a deactivated user's, and a former staff member's
+staff access); a write racing the delete is 401 in DRF's shape."""
 
 import pytest
 from django.contrib.auth.models import User
@@ -84,6 +85,25 @@ def test_a_deleted_users_token_is_refused_at_once_in_this_worker(alice, alice_ap
         assert response.json() == INVALID_TOKEN
         assert response["WWW-Authenticate"] == "Token"
     assert not Todo.objects.exists()
+
+
+def test_a_deactivated_user_is_refused_at_once_in_this_worker(alice, alice_api, clock):
+    assert alice_api.get("/api/todo").status_code == 200
+    alice.is_active = False
+    alice.save()
+
+    response = alice_api.post("/api/todo", {"title": "after"}, format="json")
+
+    assert response.status_code == 401
+    assert response.json() == USER_GONE
+    assert not Todo.objects.exists()
+
+
+def test_a_user_no_longer_staff_loses_staff_endpoints_at_once(staff, staff_api, clock):
+    assert staff_api.get("/api/debug/pool-status").status_code == 200
+    staff.is_staff = False
+    staff.save()
+    assert staff_api.get("/api/debug/pool-status").status_code == 403
 
 
 def test_other_workers_refuse_it_once_the_token_memory_expires(alice, alice_api, clock):
