@@ -124,6 +124,6 @@ async def not_found(request, *args, **kwargs):
     return HttpResponsePermanentRedirect(
         location,
         preserve_request=True,
-        content=json.dumps({"detail": f"This is {near}."}),
+        content=json.dumps({"detail": f"This endpoint is {near}."}),
         content_type="application/json",
     )

@@ -46,7 +46,7 @@ def test_a_path_off_by_a_slash_is_a_308_to_the_endpoint(alice_api, todo, near, c
 
     assert response.status_code == 308
     assert response["Location"] == f"{canonical}?page_size=1"
-    assert response.json() == {"detail": f"This is {canonical}."}
+    assert response.json() == {"detail": f"This endpoint is {canonical}."}
     assert Todo.objects.count() == 1  # nothing done at the near miss
 
 
