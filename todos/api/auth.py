@@ -35,7 +35,8 @@ class CachedTokenAuthentication(TokenAuthentication):
         return user, Token(key=key, user=user)
 
     def key_from_header(self, request):
-        """The same header rules as DRF's `authenticate`."""
+        """DRF's header rules (its `authenticate`), and a 401 for a Bearer token and for control
+        characters in the key."""
         auth = get_authorization_header(request).split()
         if auth and auth[0].lower() == b"bearer":  # the scheme of OAuth, a common guess
             raise AuthenticationFailed(
