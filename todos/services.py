@@ -4,6 +4,9 @@ Each write is one statement. The sync functions run on Django's connection; thei
 run through todos.executor, on the API fast lane's pool when the request has one.
 """
 
+import psycopg
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError
 from django.db.models import Case, F, When
 from django.utils import timezone
 
@@ -110,3 +113,15 @@ def delete_todos(*, todos):
     """Delete a queryset of todos (the admin's bulk delete); returns how many were deleted."""
     deleted, _ = todos.delete()
     return deleted
+
+
+def refers_to_a_deleted_user(exc):
+    """Whether a write failed on its reference to a user: the caller was deleted after the
+    request authenticated (a worker remembers a token's user for API_TOKEN_CACHE_SECONDS; a
+    page read its session's user first). Django names every foreign key constraint
+    `..._fk_<table>_<column>` of the table it refers to."""
+    error = exc.__cause__ if isinstance(exc, IntegrityError) else exc
+    if not isinstance(error, psycopg.errors.ForeignKeyViolation):
+        return False
+    user = get_user_model()._meta
+    return (error.diag.constraint_name or "").endswith(f"_fk_{user.db_table}_{user.pk.column}")

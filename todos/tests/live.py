@@ -105,7 +105,9 @@ class LiveAPIClient:
 
     def _send(self, method, path, **kwargs):
         url = path if path.startswith("http") else self.base_url + path
-        return LiveResponse(self.session.request(method, url, timeout=30, **kwargs))
+        # Redirects are answers to look at, as with Django's test client.
+        response = self.session.request(method, url, timeout=30, allow_redirects=False, **kwargs)
+        return LiveResponse(response)
 
 
 def _headers(extra):
