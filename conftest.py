@@ -1,3 +1,4 @@
+import datetime as dt
 import io
 import logging
 import uuid
@@ -12,6 +13,7 @@ from django.db.models.signals import post_save
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from todos.api import throttling
 from todos.request_log import JsonLines, RequestContextFilter
 from todos.tests.live import LiveAPIClient, LiveServer
 
@@ -159,6 +161,33 @@ def own_cache_keys(settings):
     settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
 
 
+class Clock:
+    """The throttles' clock (todos.api.throttling.clock), standing still until moved."""
+
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+# 30 s into a minute, a quarter of an hour and an hour: no test's writes straddle the end of a
+# window, and the wait is known (30 s in a /min window, 870 in /15min, 3570 in /hour).
+THROTTLE_NOW = dt.datetime(2026, 12, 1, 12, 0, 30, tzinfo=dt.UTC).timestamp()
+
+
+@pytest.fixture(autouse=True)
+def throttle_clock(monkeypatch):
+    """The write throttle and the failed-login bound read this clock, in this process (the live
+    server's thread included); `throttle_clock.advance(seconds)` moves it."""
+    clock = Clock(THROTTLE_NOW)
+    monkeypatch.setattr(throttling, "clock", clock)
+    return clock
+
+
 # --pgbouncer: the API tests again, with the app's connections through a local PgBouncer in
 # transaction mode (bin/test runs both). A test is an API test when it uses an API client fixture
 # (alice_api, anon_api, ...) or the pgbouncer fixture, and is not marked direct_only.
@@ -205,7 +234,7 @@ def django_db_setup(request, django_db_setup, django_db_blocker):
     if not request.config.getoption("pgbouncer"):
         yield None
         return
-    from todos.pgbouncer import LocalPgBouncer
+    from todos.tests.pgbouncer import LocalPgBouncer
 
     db = connection.settings_dict
     direct = {"HOST": db["HOST"], "PORT": db["PORT"]}

@@ -49,11 +49,11 @@ NEWER_ROWS = 100_000
 
 
 def main(args, out_dir):
-    from .run import prepare
-
     print(f"Claims in {out_dir}", flush=True)
     context = harness.run_context(args)
-    db_url, tokens = prepare(args, out_dir, users=args.users, bigtable_rows=args.bigtable_rows)
+    db_url, tokens = harness.prepare(
+        args, out_dir, users=args.users, bigtable_rows=args.bigtable_rows
+    )
     bench = Bench(args, out_dir, db_url, tokens)
     results = {
         "pool": bench.pool(),
@@ -206,7 +206,7 @@ class Bench:
 
     def explain(self, username):
         output = subprocess.run(
-            [harness.PYTHON, "manage.py", "explain_list_queries", "--username", username],
+            [harness.PYTHON, "-m", "bench.explain_list_queries", "--username", username],
             cwd=harness.ROOT,
             env=harness.service_env(self.db_url),
             check=True,
@@ -369,7 +369,7 @@ def _index_section(result):
         "Seed: the four indexes on completed, priority, created_at and (completed, priority) give "
         "2-5x on filtered queries. Here the API's own list queries (`WHERE owner_id = $1 [AND "
         "completed = $2] [AND priority = $3] ORDER BY created_at DESC, id DESC LIMIT n`, from "
-        "`manage.py explain_list_queries`) for `loadtest-bigtable` (1,000,000 todos) and "
+        "`python -m bench.explain_list_queries`) for `loadtest-bigtable` (1,000,000 todos) and "
         "`loadtest-burst` (a small user), after "
         f"{result['newer_rows']:,} newer todos of another user were written (as a bulk run "
         "does), and the bigtable scenario against each set of indexes.",

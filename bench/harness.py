@@ -51,6 +51,26 @@ def ensure_database(url, *, fresh=False):
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def prepare(args, out_dir, *, users, bigtable_rows):
+    """Create and migrate the scratch database and seed it; returns (DATABASE_URL, tokens file)."""
+    db_url = database_url(args.database)
+    ensure_database(db_url, fresh=args.fresh)
+    env = service_env(db_url)
+    manage("migrate", "--verbosity", "0", env=env)
+    tokens = out_dir / "tokens.json"
+    manage(
+        "seed_loadtest",
+        "--users",
+        users,
+        "--bigtable-rows",
+        bigtable_rows,
+        "--tokens-file",
+        tokens,
+        env=env,
+    )
+    return db_url, tokens
+
+
 def manage(*args, env):
     subprocess.run([PYTHON, "manage.py", *map(str, args)], cwd=ROOT, env=env, check=True)
 

@@ -111,7 +111,7 @@ async def main(args):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.inprocess", description=__doc__)
     parser.add_argument("loops", type=int, nargs="?", default=300)
     parser.add_argument("--token")
     parser.add_argument("--profile", action="store_true")

@@ -1,10 +1,9 @@
 """What the request plumbing costs on the API fast lane: CPU per `GET /api/todo/<id>`, in-process,
 two ways side by side.
 
-- the lane as it serves requests: Django's request object, the host and security checks, and
-  the direct answer (todos.api.direct; before it, the URL resolver, the DRF view with its
-  Request, authentication, permissions, throttles, negotiation, Response and renderer, and
-  Django's response object: docs/benchmarks.md has both figures);
+- the lane as it serves requests: its routing on the ASGI scope, Django's request object, the
+  token's user, the endpoint's operation (todos.api.operations, the same as the DRF view's), the
+  JSON renderer and the security headers;
 - a bare ASGI function doing only the work no server can skip: the token's cached user, the same
   compiled statement on the same pool, the same JSON body and ETag.
 
@@ -30,12 +29,11 @@ django.setup()
 from rest_framework.authtoken.models import Token  # noqa: E402
 
 from bench.inprocess import call  # noqa: E402
-from todos import selectors  # noqa: E402
+from todos import api_pool, selectors  # noqa: E402
 from todos.api.auth import CachedTokenAuthentication  # noqa: E402
 from todos.api.etag import etag_for  # noqa: E402
-from todos.api.fastlane import make_pool  # noqa: E402
 from todos.api.serializers import todo_data  # noqa: E402
-from todos.executor import lane_pool  # noqa: E402
+from todos.executor import request_pool  # noqa: E402
 
 
 def bare_get(pool):
@@ -45,12 +43,12 @@ def bare_get(pool):
         await receive()
         key = dict(scope["headers"])[b"authorization"].split()[1].decode()
         user = await authentication.user_for_key(key)
-        context = lane_pool.set(pool)
+        context = request_pool.set(pool)
         try:
             pk = int(scope["path"].rsplit("/", 1)[1])
             todo = await selectors.aget_todo(owner=user, pk=pk)
         finally:
-            lane_pool.reset(context)
+            request_pool.reset(context)
         body = json.dumps(todo_data(todo), ensure_ascii=False, separators=(",", ":")).encode()
         headers = [
             (b"content-type", b"application/json"),
@@ -76,7 +74,7 @@ async def main(args):
     created = await call(token, "POST", "/api/todo", json.dumps({"title": "plumbing"}).encode())
     pk = json.loads(created["body"])["id"]
     path = f"/api/todo/{pk}"
-    pool = make_pool()
+    pool = api_pool.make()
     await pool.open()
     ways = {"the lane": None, "bare ASGI function": bare_get(pool)}
     samples = {name: [] for name in ways}
@@ -93,7 +91,7 @@ async def main(args):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.plumbing", description=__doc__)
     parser.add_argument("requests", type=int, nargs="?", default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     asyncio.run(main(parser.parse_args()))

@@ -45,26 +45,6 @@ def main(argv=None):
     return run_report(args, out_dir)
 
 
-def prepare(args, out_dir, *, users, bigtable_rows):
-    """Create and migrate the scratch database and seed it; returns (DATABASE_URL, tokens file)."""
-    db_url = harness.database_url(args.database)
-    harness.ensure_database(db_url, fresh=args.fresh)
-    env = harness.service_env(db_url)
-    harness.manage("migrate", "--verbosity", "0", env=env)
-    tokens = out_dir / "tokens.json"
-    harness.manage(
-        "seed_loadtest",
-        "--users",
-        users,
-        "--bigtable-rows",
-        bigtable_rows,
-        "--tokens-file",
-        tokens,
-        env=env,
-    )
-    return db_url, tokens
-
-
 def run_report(args, out_dir):
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = set(scenarios) - set(SCENARIOS)
@@ -73,7 +53,7 @@ def run_report(args, out_dir):
     print(f"Report in {out_dir}", flush=True)
     context = harness.run_context(args)
     rows = args.bigtable_rows if "bigtable" in scenarios else 0
-    db_url, tokens = prepare(args, out_dir, users=args.users, bigtable_rows=rows)
+    db_url, tokens = harness.prepare(args, out_dir, users=args.users, bigtable_rows=rows)
 
     runs = []
     host = f"http://127.0.0.1:{args.port}"

@@ -17,6 +17,11 @@ urlpatterns = [
     path("", include("todos.pages.urls")),
 ]
 
+# JSON under /api/, Django's pages elsewhere.
+handler400 = "todos.api.errors.bad_request"
+handler404 = "todos.api.errors.page_not_found"
+handler500 = "todos.api.errors.server_error"
+
 # The toolbar's URLs exist only in DEBUG (its app and middleware are added in settings then too).
 if settings.DEBUG:
     from debug_toolbar.toolbar import debug_toolbar_urls

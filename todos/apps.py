@@ -6,6 +6,7 @@ class TodosConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
+        from .api import auth  # noqa: F401  (forgets deleted tokens and changed users at once)
         from .db import retry_connections_every_second
 
         retry_connections_every_second()

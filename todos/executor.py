@@ -3,8 +3,8 @@
 The ORM stays the one source of truth for every query: querysets are built in models.py and
 services.py, and Django's compiler turns them into SQL here. Only where the SQL runs differs:
 
-- on the API fast lane (todos/api/fastlane.py) on a psycopg AsyncConnectionPool, on the event
-  loop, with no thread hop;
+- on the API fast lane (todos/api/fastlane.py) on the API's psycopg AsyncConnectionPool
+  (todos/api_pool.py), on the event loop, with no thread hop;
 - everywhere else (Django's handler, tests, management commands) on Django's own pooled
   connection, in one sync_to_async hop, inside whatever transaction is open there.
 
@@ -13,18 +13,23 @@ INSERT ... RETURNING id, UPDATE ... RETURNING the row, DELETE.
 
 Building and compiling a queryset costs more CPU than running it, so hot statements are built
 once per shape with `Param` placeholders where the values go (`cached`), and each call only
-binds the values.
+binds the values, each through its field's `get_db_prep_value` as the ORM would. Rows are read
+through the same converters (`from_db_value`) as the ORM's, on either connection; a queryset
+this module cannot run as the ORM would raises ValueError when it is built, never later.
 """
 
 import contextvars
+import functools
 
 from asgiref.sync import sync_to_async
-from django.db import connections
-from django.db.models import Expression
+from django.db import close_old_connections, connections
+from django.db.models import DO_NOTHING, Expression
+from django.db.models.query import ModelIterable
 from django.db.models.sql import DeleteQuery, InsertQuery, UpdateQuery
 
-# The fast lane sets this to its pool for the duration of a request.
-lane_pool = contextvars.ContextVar("lane_pool", default=None)
+# The pool the statements of the current request run on: the fast lane sets it to the API's
+# pool for the duration of a request; None means Django's own connection.
+request_pool = contextvars.ContextVar("request_pool", default=None)
 
 
 class Statement:
@@ -33,22 +38,42 @@ class Statement:
     def __init__(self, sql, params, *, using, read):
         self.sql, self.params, self.using, self.read = sql, params, using, read
 
+    @functools.cached_property
+    def _preparers(self):
+        """Per placeholder, how its value is prepared: as the ORM prepares a plain value
+        compared with or written to that field."""
+        connection = connections[self.using]
+        return [
+            functools.partial(p.output_field.get_db_prep_value, connection=connection)
+            if isinstance(p, Param)
+            else None
+            for p in self.params
+        ]
+
     def bind(self, **values):
-        """This statement with each Param replaced by its value."""
-        params = [values[p.name] if isinstance(p, Param) else p for p in self.params]
+        """This statement with each Param replaced by its value, prepared by its field."""
+        params = [
+            p if prepare is None else prepare(values[p.name])
+            for p, prepare in zip(self.params, self._preparers, strict=True)
+        ]
         return Statement(self.sql, params, using=self.using, read=self.read)
 
 
 class Param(Expression):
     """A named value left out of a compiled statement: the ORM compiles it to a placeholder.
 
-    Its value is bound as is, so it must already be what the column stores (an int for a
-    foreign key or a priority, a date, a str).
+    `field` is the model field the value is compared with or written to: `bind` prepares the
+    value with its `get_db_prep_value`, as the ORM does with a plain value.
     """
 
-    def __init__(self, name, output_field=None):
-        super().__init__(output_field=output_field)
+    def __init__(self, name, field):
+        super().__init__(output_field=field)
         self.name = name
+
+    @classmethod
+    def of(cls, model, name, field_name=None):
+        """A Param for the value of `model`'s field `field_name` (by default `name`)."""
+        return cls(name, model._meta.get_field(field_name or name))
 
     def as_sql(self, compiler, connection):
         return "%s", [self]
@@ -71,24 +96,32 @@ def cached(shape, build):
 
 def select(queryset):
     """A SELECT of the queryset's model rows, read as model instances."""
+    if queryset._iterable_class is not ModelIterable or queryset._prefetch_related_lookups:
+        raise ValueError("only querysets of model instances run here (no values(), no prefetch)")
     compiler = queryset.query.get_compiler(queryset.db)
     sql, params = compiler.as_sql()
     klass_info = compiler.klass_info
     if klass_info.get("related_klass_infos") or compiler.annotation_col_map:
-        raise ValueError("only plain model querysets run here")
+        raise ValueError("only plain model querysets run here (no select_related, no annotate)")
     model = klass_info["model"]
     select_list = compiler.select
     attnames = [select_list[i][0].target.attname for i in klass_info["select_fields"]]
-    converters = compiler.get_converters([column for column, _, _ in select_list])
+    return Statement(
+        sql, params, using=queryset.db, read=_reader(compiler, select_list, model, attnames)
+    )
 
-    db = queryset.db  # a router lookup: once, not once per row
+
+def _reader(compiler, select_list, model, attnames):
+    """Rows -> model instances, through the same converters as the ORM's iterator."""
+    converters = compiler.get_converters([column for column, _, _ in select_list])
+    db = compiler.using  # a router lookup: once, not once per row
 
     def read(rows, rowcount):
         if converters:
             rows = compiler.apply_converters(rows, converters)
         return [model.from_db(db, attnames, row) for row in rows]
 
-    return Statement(sql, params, using=queryset.db, read=read)
+    return read
 
 
 def insert(obj, using="default"):
@@ -112,6 +145,8 @@ def insert(obj, using="default"):
 
 def update_returning(queryset, values):
     """An UPDATE of the queryset's rows, returning them as model instances."""
+    if queryset.query.is_sliced:
+        raise ValueError("a sliced queryset cannot be updated")
     query = queryset.query.chain(UpdateQuery)
     query.add_update_values(values)
     query.clear_ordering(force=True)
@@ -119,22 +154,30 @@ def update_returning(queryset, values):
         raise ValueError("only single-table updates run here")
     compiler = query.get_compiler(queryset.db)
     sql, params = compiler.as_sql()
-    meta, qn = queryset.model._meta, compiler.connection.ops.quote_name
-    columns = [f for f in meta.concrete_fields]
-    sql += " RETURNING " + ", ".join(f"{qn(meta.db_table)}.{qn(f.column)}" for f in columns)
-    attnames = [f.attname for f in columns]
-
-    model, db = queryset.model, queryset.db
-
-    def read(rows, rowcount):
-        return [model.from_db(db, attnames, row) for row in rows]
-
+    model = queryset.model
+    meta, qn = model._meta, compiler.connection.ops.quote_name
+    fields = meta.concrete_fields
+    sql += " RETURNING " + ", ".join(f"{qn(meta.db_table)}.{qn(f.column)}" for f in fields)
+    columns = [(field.get_col(meta.db_table), None, None) for field in fields]
+    read = _reader(compiler, columns, model, [f.attname for f in fields])
     return Statement(sql, params, using=queryset.db, read=read)
 
 
 def delete(queryset):
-    """A single DELETE of the queryset's rows (no signals, no cascades: todos have no
-    dependants); reading it gives the number of rows deleted."""
+    """A single DELETE of the queryset's rows; reading it gives the number of rows deleted.
+
+    No signals and no cascades: a model that other rows point at must be deleted through the
+    ORM (which deletes or detaches them first), so it is refused here."""
+    model = queryset.model
+    dependants = [
+        f"{r.related_model.__name__}.{r.field.name}"
+        for r in model._meta.related_objects
+        if r.on_delete is not DO_NOTHING
+    ]
+    if dependants:
+        raise ValueError(f"{model.__name__} has dependants ({', '.join(dependants)}): use delete()")
+    if queryset.query.is_sliced:
+        raise ValueError("a sliced queryset cannot be deleted")
     query = queryset.query.clone()
     query.__class__ = DeleteQuery
     compiler = query.get_compiler(queryset.db)
@@ -153,11 +196,25 @@ _run_in_thread = sync_to_async(run_sync)
 
 
 async def run(statement):
-    """Run on the fast lane's pool when the request has one, else on Django's connection."""
-    pool = lane_pool.get()
+    """Run on the request's pool when it has one (the fast lane), else on Django's connection."""
+    pool = request_pool.get()
     if pool is None:
         return await _run_in_thread(statement)
     async with pool.connection() as conn:
         cursor = await conn.execute(statement.sql, statement.params)
         rows = await cursor.fetchall() if cursor.description is not None else []
         return statement.read(rows, cursor.rowcount)
+
+
+_close_old_connections = sync_to_async(close_old_connections)
+
+
+async def on_django_connection(orm_call):
+    """Await an async ORM call (abulk_create...), which runs on Django's own connection. Django's
+    handler gives that connection back to its pool when the request finishes; the fast lane
+    sends no request_finished, so a lane request gives it back here."""
+    try:
+        return await orm_call
+    finally:
+        if request_pool.get() is not None:
+            await _close_old_connections()

@@ -11,7 +11,6 @@ if it is unreachable, logins are not bounded rather than refused.
 
 import hashlib
 import logging
-import time
 
 import redis
 from django.conf import settings
@@ -21,7 +20,7 @@ from django.http import HttpResponse
 from django.utils.deprecation import MiddlewareMixin
 from rest_framework.exceptions import Throttled
 
-from .api.throttling import parse_rate, window_key
+from .api import throttling
 from .request_log import note_user
 
 logger = logging.getLogger(__name__)
@@ -34,11 +33,11 @@ class TooManyLoginAttempts(Throttled):
 
 
 def _counter(request, username):
-    limit, window = parse_rate(settings.THROTTLE_FAILED_LOGINS)
+    limit, window = throttling.parse_rate(settings.THROTTLE_FAILED_LOGINS)
     address = (request.META.get("REMOTE_ADDR") if request is not None else None) or "-"
     who = hashlib.sha256(f"{username}\x00{address}".encode("utf-8", "surrogatepass")).hexdigest()
-    now = time.time()
-    return window_key("failed-logins", who[:32], window, now), limit, window, now
+    now = throttling.clock()
+    return throttling.window_key("failed-logins", who[:32], window, now), limit, window, now
 
 
 class RateLimitedModelBackend(ModelBackend):

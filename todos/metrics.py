@@ -25,6 +25,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from . import api_pool
+
 MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 
 # Resolve 1-10 ms (the lane's requests) and still place slow ones.
@@ -92,9 +94,7 @@ POOL_COUNTERS = {
 
 def lane_pool():
     """The fast lane's pool in this process, None until the lane has opened it."""
-    from todos.api import fastlane  # the lane imports the views, which import this module
-
-    return fastlane.open_pool
+    return api_pool.current()
 
 
 def django_pool():

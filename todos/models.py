@@ -1,7 +1,16 @@
 from django.conf import settings
 from django.db import models
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
+
+
+class TodoNotFound(Http404):
+    """The owner has no todo with this id (another user's todo does not exist for them). The API
+    answers it as DRF's 404 with this message, the pages as Django's 404."""
+
+    def __init__(self):
+        super().__init__("No todo with this id.")
 
 
 class Priority(models.IntegerChoices):
@@ -102,4 +111,24 @@ class Todo(models.Model):
         )
 
 
-from .api.idempotency import IdempotencyKey  # noqa: E402, F401  (its model lives with its logic)
+class IdempotencyKey(models.Model):
+    """A claimed Idempotency-Key and the response it was first answered with
+    (todos.api.idempotency)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    body = models.TextField(default="")  # the JSON as sent, its keys in their order
+    headers = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "idempotency_keys"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_keys_user_key")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idx_idempotency_created_at")]
+
+    def __str__(self):
+        return f"{self.user_id}:{self.key}"

@@ -6,6 +6,7 @@ import os
 from django.conf import settings
 from django.db import connection
 
+from . import api_pool
 from .db import connection_arithmetic, server_connection_limits
 
 COUNTERS = (
@@ -51,9 +52,7 @@ def pool_status():
     pool = connection.pool
     pool.open()  # a no-op once open; the first request of a worker may get here first
     limits = server_connection_limits()
-    # Imported here: the lane imports the API views, which import this module.
-    from .api.fastlane import open_pool as lane_pool
-
+    lane_pool = api_pool.current()
     return {
         "pid": os.getpid(),
         **pool_figures(pool),

@@ -2,10 +2,19 @@
 todos.executor.cached) and run on the request's connection."""
 
 from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
 
 from . import executor
 from .executor import Param
 from .models import Todo
+
+# The field each list filter compares with.
+FILTERED_FIELDS = {
+    "completed": "completed",
+    "priority": "priority",
+    "due_before": "due_date",
+    "due_after": "due_date",
+}
 
 
 async def aget_todo(*, owner, pk):
@@ -13,7 +22,9 @@ async def aget_todo(*, owner, pk):
     statement = executor.cached(
         ("todo", "get"),
         lambda: executor.select(
-            Todo.objects.for_owner(Param("owner")).filter(pk=Param("pk")).order_by()
+            Todo.objects.for_owner(Param.of(Todo, "owner"))
+            .filter(pk=Param.of(Todo, "pk", "id"))
+            .order_by()
         ),
     )
     todos = await executor.run(statement.bind(owner=owner.pk, pk=pk))
@@ -31,10 +42,13 @@ def list_statement(*, owner, filters, paginator):
     present = tuple(sorted(name for name, value in filters.items() if value is not None))
 
     def build():
-        todos = Todo.objects.for_owner(Param("owner")).filtered(
-            **{name: Param(name) for name in present}
+        todos = Todo.objects.for_owner(Param.of(Todo, "owner")).filtered(
+            **{name: Param.of(Todo, name, FILTERED_FIELDS[name]) for name in present}
         )
-        position = (Param("position_created_at"), Param("position_pk"))
+        position = (
+            Param.of(Todo, "position_created_at", "created_at"),
+            Param.of(Todo, "position_pk", "id"),
+        )
         return executor.select(paginator.page_queryset(todos, position))
 
     statement = executor.cached(
@@ -50,7 +64,9 @@ async def auser_for_token(key):
     """The user whose API token this is, or None."""
     statement = executor.cached(
         ("user", "by-token"),
-        lambda: executor.select(get_user_model().objects.filter(auth_token__key=Param("key"))),
+        lambda: executor.select(
+            get_user_model().objects.filter(auth_token__key=Param.of(Token, "key"))
+        ),
     )
     users = await executor.run(statement.bind(key=key))
     return users[0] if users else None

@@ -4,7 +4,10 @@ Each write is one statement. The sync functions run on Django's connection; thei
 run through todos.executor, on the API fast lane's pool when the request has one.
 """
 
-from django.db.models import Case, DateTimeField, F, When
+import psycopg
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError
+from django.db.models import Case, F, When
 from django.utils import timezone
 
 from . import executor
@@ -33,7 +36,8 @@ async def acreate_todo(*, owner, **fields):
 async def acreate_todos(*, owner, items):
     """Insert many todos in one INSERT inside one transaction; returns them in input order."""
     now = timezone.now()
-    return await Todo.objects.abulk_create([_new_todo(owner, item, now) for item in items])
+    todos = [_new_todo(owner, item, now) for item in items]
+    return await executor.on_django_connection(Todo.objects.abulk_create(todos))
 
 
 def _update(owner, pk, fields):
@@ -45,8 +49,8 @@ def _update(owner, pk, fields):
     completed = fields.get("completed")
 
     def build():
-        now = Param("now", DateTimeField())
-        values = {name: Param(name) for name in fields}
+        now = Param.of(Todo, "now", "updated_at")
+        values = {name: Param.of(Todo, name) for name in fields}
         values["updated_at"] = now
         if completed is True:
             values["completed_at"] = Case(
@@ -54,7 +58,9 @@ def _update(owner, pk, fields):
             )
         elif completed is False:
             values["completed_at"] = None
-        todos = Todo.objects.for_owner(Param("owner")).filter(pk=Param("pk"))
+        todos = Todo.objects.for_owner(Param.of(Todo, "owner")).filter(
+            pk=Param.of(Todo, "pk", "id")
+        )
         return executor.update_returning(todos, values)
 
     statement = executor.cached(("todo", "update", tuple(sorted(fields)), completed), build)
@@ -73,7 +79,9 @@ async def aupdate_todo(*, owner, pk, **fields):
 def _delete(owner, pk):
     statement = executor.cached(
         ("todo", "delete"),
-        lambda: executor.delete(Todo.objects.for_owner(Param("owner")).filter(pk=Param("pk"))),
+        lambda: executor.delete(
+            Todo.objects.for_owner(Param.of(Todo, "owner")).filter(pk=Param.of(Todo, "pk", "id"))
+        ),
     )
     return statement.bind(owner=_pk(owner), pk=pk)
 
@@ -105,3 +113,15 @@ def delete_todos(*, todos):
     """Delete a queryset of todos (the admin's bulk delete); returns how many were deleted."""
     deleted, _ = todos.delete()
     return deleted
+
+
+def refers_to_a_deleted_user(exc):
+    """Whether a write failed on its reference to a user: the caller was deleted after the
+    request authenticated (a worker remembers a token's user for API_TOKEN_CACHE_SECONDS; a
+    page read its session's user first). Django names every foreign key constraint
+    `..._fk_<table>_<column>` of the table it refers to."""
+    error = exc.__cause__ if isinstance(exc, IntegrityError) else exc
+    if not isinstance(error, psycopg.errors.ForeignKeyViolation):
+        return False
+    user = get_user_model()._meta
+    return (error.diag.constraint_name or "").endswith(f"_fk_{user.db_table}_{user.pk.column}")

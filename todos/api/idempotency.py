@@ -9,7 +9,7 @@ stored response) or rolls back (then it runs itself). So concurrent retries crea
 
 The same key with another request body (or on another endpoint) is 422. Keys belong to one user
 and expire after IDEMPOTENCY_KEY_TTL seconds (24 h); `manage.py purge_idempotency_keys` deletes
-expired ones. Requests that fail (4xx, 503) store nothing and may be retried with the same key.
+expired ones. Requests that fail (4xx, 503: an exception) store nothing and may be retried with the same key.
 """
 
 import datetime as dt
@@ -21,36 +21,17 @@ import re
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework import exceptions, status
-from rest_framework.response import Response
+
+from ..models import IdempotencyKey
+from .answers import Answer
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 STORED_HEADERS = ("Location", "ETag")
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-
-
-class IdempotencyKey(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
-    key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField(null=True)
-    body = models.TextField(default="")  # the JSON as sent, its keys in their order
-    headers = models.JSONField(default=dict)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        app_label = "todos"
-        db_table = "idempotency_keys"
-        constraints = [
-            models.UniqueConstraint(fields=["user", "key"], name="idempotency_keys_user_key")
-        ]
-        indexes = [models.Index(fields=["created_at"], name="idx_idempotency_created_at")]
-
-    def __str__(self):
-        return f"{self.user_id}:{self.key}"
 
 
 class KeyReused(exceptions.APIException):
@@ -65,24 +46,25 @@ class BadKey(exceptions.ParseError):
     default_detail = "Idempotency-Key must be 1-255 visible ASCII characters."
 
 
-def fingerprint(request):
+def fingerprint(call):
     """The request's method, path and JSON body (key order and spacing do not count)."""
-    body = json.dumps(request.data, sort_keys=True, separators=(",", ":"))
+    body = json.dumps(call.data, sort_keys=True, separators=(",", ":"))
+    request = call.request
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
 
-def idempotent(view_method):
-    """Make a creating view method replay its first response for a repeated Idempotency-Key."""
+def idempotent(operation):
+    """Make a creating operation replay its first answer for a repeated Idempotency-Key."""
 
-    @functools.wraps(view_method)
-    async def wrapper(view, request, *args, **kwargs):
-        key = request.headers.get(HEADER)
+    @functools.wraps(operation)
+    async def wrapper(call):
+        key = call.request.headers.get(HEADER)
         if key is None:
-            return await view_method(view, request, *args, **kwargs)
+            return await operation(call)
         if not _KEY.match(key):
             raise BadKey()
         return await sync_to_async(_claim_and_run, thread_sensitive=True)(
-            view_method, view, request, key, fingerprint(request), args, kwargs
+            operation, call, key, fingerprint(call)
         )
 
     return wrapper
@@ -100,35 +82,33 @@ _CLAIM_SQL = f"""
 """
 
 
-def _claim_and_run(view_method, view, request, key, fingerprint, args, kwargs):
+def _claim_and_run(operation, call, key, fingerprint):
     with transaction.atomic():
         with connection.cursor() as cursor:
             ttl = dt.timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL)
-            cursor.execute(_CLAIM_SQL, [request.user.pk, key, fingerprint, ttl])
+            cursor.execute(_CLAIM_SQL, [call.user.pk, key, fingerprint, ttl])
             claimed = cursor.fetchone()
         if claimed is None:
-            return _replay(request.user, key, fingerprint)
-        # The view's own queries run back on this thread, inside this transaction.
-        response = async_to_sync(view_method)(view, request, *args, **kwargs)
-        if not 200 <= response.status_code < 300:
-            transaction.set_rollback(True)
-            return response
+            return _replay(call.user, key, fingerprint)
+        # The operation's own queries run back on this thread, inside this transaction (an
+        # exception rolls the claim back with them).
+        answer = async_to_sync(operation)(call)
         IdempotencyKey.objects.filter(pk=claimed[0]).update(
-            status_code=response.status_code,
-            body=json.dumps(response.data, cls=DjangoJSONEncoder),
-            headers={name: response[name] for name in STORED_HEADERS if response.has_header(name)},
+            status_code=answer.status,
+            body=json.dumps(answer.data, cls=DjangoJSONEncoder),
+            headers={
+                name: answer.headers[name] for name in STORED_HEADERS if name in answer.headers
+            },
         )
-        return response
+        return answer
 
 
 def _replay(user, key, fingerprint):
     stored = IdempotencyKey.objects.get(user=user, key=key)
     if stored.fingerprint != fingerprint:
         raise KeyReused()
-    return Response(
-        json.loads(stored.body),
-        status=stored.status_code,
-        headers={**stored.headers, REPLAYED_HEADER: "true"},
+    return Answer(
+        stored.status_code, json.loads(stored.body), {**stored.headers, REPLAYED_HEADER: "true"}
     )
 
 

@@ -55,14 +55,25 @@ TITLE_IN = {
 }
 
 
+# A todo as read can be sent back: its read-only fields are accepted and ignored; any other
+# field that is not the todo's is a 400 naming it.
+READ_ONLY_FIELDS = ("id", "completed_at", "created_at", "updated_at")
+SENT_BACK = {
+    "description": "Read-only: accepted and ignored, so that a todo as read can be sent back."
+}
+
+
 def add_components(result, generator, request, public):
     """drf-spectacular post-processing hook: the error shapes referenced above; titles and
-    usernames as the API reads them (trimmed, then not blank; titles 1-200 characters); and every
-    request body of this API is required (a missing one is a 400)."""
+    usernames as the API reads them (trimmed, then not blank; titles 1-200 characters); todo
+    bodies with no unknown fields; and every request body of this API is required (a missing
+    one is a 400)."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(COMPONENTS)
     for name in ("TodoRequest", "PatchedTodoRequest"):
         schemas[name]["properties"]["title"] = TITLE_IN
+        schemas[name]["properties"].update(dict.fromkeys(READ_ONLY_FIELDS, SENT_BACK))
+        schemas[name]["additionalProperties"] = False
     schemas["LoginRequest"]["properties"]["username"] = {"type": "string", "pattern": _TEXT}
     for operations in result["paths"].values():
         for operation in operations.values():
@@ -122,6 +133,13 @@ TODO_ID = OpenApiParameter(
     description="The todo's id.",
 )
 ETAG = _header("ETag", "The todo's version, for `If-Match`.", [200, 201])
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="The ETags of the copies you hold (or `*`): when one is current, 304 and no body.",
+)
+NOT_MODIFIED = OpenApiResponse(description="Your copy (If-None-Match) is current; no body.")
 IF_MATCH = OpenApiParameter(
     "If-Match",
     str,
@@ -152,7 +170,9 @@ LIST_FILTERS = [
         description="Todos per page, 1-100.",
     ),
     OpenApiParameter(
-        "cursor", str, description="Opaque; take it from a page's `next` or `previous` link."
+        "cursor",
+        {"type": "string", "minLength": 1},
+        description="Opaque; take it from a page's `next` or `previous` link.",
     ),
 ]
 
@@ -235,7 +255,8 @@ issue_token = dict(
     request=Login,
     responses={
         200: Token,
-        400: _bad_request(FIELD_ERRORS, "Missing fields, or wrong username or password."),
+        400: _bad_request(FIELD_ERRORS, "Missing or malformed fields."),
+        401: _error("Wrong username or password."),
         413: WRITES[413],
         415: WRITES[415],
         429: _error("Too many failed logins for this username from this address."),
@@ -309,8 +330,13 @@ bulk_create_todos = dict(
 get_todo = dict(
     operation_id="todo_retrieve",
     summary="One todo",
-    parameters=[TODO_ID, ETAG, *RETRY_HEADERS],
-    responses={200: TodoSerializer, 404: NOT_FOUND, **COMMON},
+    parameters=[
+        TODO_ID,
+        IF_NONE_MATCH,
+        _header("ETag", "The todo's version, for `If-Match` and `If-None-Match`.", [200, 304]),
+        *RETRY_HEADERS,
+    ],
+    responses={200: TodoSerializer, 304: NOT_MODIFIED, 404: NOT_FOUND, **COMMON},
 )
 
 replace_todo = dict(

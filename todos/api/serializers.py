@@ -54,6 +54,9 @@ class JSONStringField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+UNKNOWN_FIELD = "Unknown field."
+
+
 class TodoSerializer(serializers.Serializer):
     """Reads and writes one todo. NUL and lone surrogate characters never get this far: the
     API's JSON parser answers 400 for them, so they never reach PostgreSQL."""
@@ -67,6 +70,22 @@ class TodoSerializer(serializers.Serializer):
     completed_at = serializers.DateTimeField(read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
+
+    def to_internal_value(self, data):
+        """DRF's, but a field this serializer does not know is an error naming it (a typo must
+        not look like success); read-only fields sent back as they were read are ignored."""
+        unknown = {}
+        if isinstance(data, dict):
+            unknown = {name: [UNKNOWN_FIELD] for name in data if name not in self.fields}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if unknown and isinstance(error.detail, dict):
+                raise serializers.ValidationError({**error.detail, **unknown}) from None
+            raise
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
 
     # A bulk validates every item with one TodoSerializer: DRF would walk its fields again for
     # each item to find the writable ones and the read-only defaults.

@@ -1,7 +1,7 @@
 from django.urls import path, re_path, register_converter
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import tokens, views
+from .docs import DocsView, SchemaView
 from .errors import not_found
 
 
@@ -29,7 +29,7 @@ urlpatterns = [
     path("todo/bulk", views.TodoBulkView.as_view(), name="todo-bulk"),
     path("todo/<todo_id:pk>", views.TodoDetailView.as_view(), name="todo-detail"),
     path("debug/pool-status", views.PoolStatusView.as_view(), name="pool-status"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("schema/", SchemaView.as_view(), name="schema"),
+    path("docs/", DocsView.as_view(url_name="api:schema"), name="docs"),
     re_path(r"", not_found),
 ]

@@ -26,12 +26,14 @@ def pool_dashboard(request):
 
 
 def _picture(status):
-    """Percentages for the bars: the pool against its max, the waiters against the queue
-    bound, and this server's connections against max_connections."""
+    """Percentages for the bars (SVG rectangles: the Content-Security-Policy allows no style
+    attributes): the pool against its max, the waiters against the queue bound, and this
+    server's connections against max_connections."""
     pool, conns, server = status["pool"], status["connections"], status["server"]
     max_size = max(pool["max_size"], 1)
     max_connections = max(server["max_connections"], 1)
     counters = status["counters"]
+    reserved = _pct(server["reserved_connections"], max_connections)
     return {
         "pool_bar": {
             "in_use": _pct(conns["in_use"], max_size),
@@ -42,7 +44,8 @@ def _picture(status):
         "waiting_pct": _pct(status["requests_waiting"], max(pool["max_waiting"], 1)),
         "server_bar": {
             "current": _pct(server["current_connections"], max_connections),
-            "reserved": _pct(server["reserved_connections"], max_connections),
+            "reserved": reserved,
+            "reserved_from": round(100 - reserved, 1),  # drawn at the right end
             "budget_mark": _pct(server["workers_x_connections_per_worker"], max_connections),
             "over_budget": server["workers_x_connections_per_worker"] > server["connection_budget"],
         },

@@ -4,10 +4,11 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.contrib.auth.views import redirect_to_login
+from django.db import IntegrityError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +20,7 @@ from rest_framework.request import Request
 from .. import services
 from ..api.pagination import TodoCursorPagination
 from ..api.serializers import TodoFilterSerializer
-from ..models import Priority, Todo
+from ..models import Priority, Todo, TodoNotFound
 from .forms import SignupForm, TodoEditForm, TodoForm
 
 FILTER_NAMES = tuple(TodoFilterSerializer().fields)
@@ -63,7 +64,13 @@ def todo_list(request):
 def todo_create(request):
     form = TodoForm(request.POST or None)
     if form.is_valid():
-        todo = services.create_todo(owner=request.user, **form.cleaned_data)
+        try:
+            todo = services.create_todo(owner=request.user, **form.cleaned_data)
+        except IntegrityError as error:
+            if not services.refers_to_a_deleted_user(error):
+                raise
+            logout(request)  # the account was deleted after this request read the session
+            return redirect_to_login(request.get_full_path())
         messages.success(request, f"Added “{todo.title}”.")
         return _back(request)
     return render(request, "todos/form.html", {"form": form, "back_to": _back_to(request)})
@@ -118,7 +125,7 @@ def signup(request):
 
 
 def _gone():
-    raise Http404("No todo with this id.")
+    raise TodoNotFound()
 
 
 def _list_filters(request):

@@ -1,4 +1,5 @@
-"""Helpers for tests that need requests to really overlap in the database."""
+"""Helpers for tests that need requests to really overlap in the database, and to wait for a
+state with a deadline rather than for a while."""
 
 import threading
 import time
@@ -29,3 +30,13 @@ def wait_for_blocked_backends(conn, count, timeout=20):
             return
         threading.Event().wait(0.05)
     raise AssertionError(f"only {waiting} of {count} requests reached the database")
+
+
+def wait_until(condition, timeout=10, what=None):
+    """The first true value of `condition()`, polled until `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what or condition}")
+        threading.Event().wait(0.01)
+    return value

@@ -5,6 +5,8 @@ import contextlib
 import glob
 import os
 import pwd
+import random
+import shlex
 import shutil
 import signal
 import socket
@@ -23,14 +25,8 @@ CLUSTER_PORTS = range(55400, 55500)
 
 
 def free_port(ports):
-    for port in ports:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {ports}")
+    with _bound_socket(ports) as sock:
+        return sock.getsockname()[1]
 
 
 def database_url(settings_dict, name=None):
@@ -156,13 +152,22 @@ def postgres_bin(name):
     return found[-1]
 
 
+class ClusterError(RuntimeError):
+    pass
+
+
 class Cluster:
     """A PostgreSQL cluster of our own in a temporary directory, on a port of 55400-55499,
     never the machine's shared server. initdb and pg_ctl refuse to run as root, so as root they
-    run as the `postgres` user."""
+    run as the `postgres` user.
 
-    def __init__(self):
-        self.port = free_port(CLUSTER_PORTS)
+    While the cluster is not running, its port stays bound by a placeholder socket, so that
+    another test run on this machine cannot take it during initdb or an outage."""
+
+    def __init__(self, timeout=120):
+        self.timeout = timeout  # for each start and stop: a busy machine is slow, not broken
+        self._placeholder = _bound_socket(CLUSTER_PORTS)
+        self.port = self._placeholder.getsockname()[1]
         self.dir = Path(tempfile.mkdtemp(prefix="todos-cluster-"))
         self.data = self.dir / "data"
         self.log = self.dir / "postgres.log"
@@ -180,27 +185,67 @@ class Cluster:
         return f"postgres://{self.user}@127.0.0.1:{self.port}/todos"
 
     def start(self):
+        """Start the server and return once it accepts connections on its port."""
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=on"
-        self._run(
-            "pg_ctl", "-D", self.data, "-l", self.log, "-o", options, "-w", "-t", "30", "start"
-        )
+        self._placeholder.close()
+        wait = ("-w", "-t", self.timeout)
+        self._run("pg_ctl", "-D", self.data, "-l", self.log, "-o", options, *wait, "start")
+        deadline = time.monotonic() + self.timeout
+        while not self.accepts_connections():
+            if time.monotonic() > deadline:
+                raise ClusterError(f"pg_ctl started it, but port {self.port} does not answer")
+            time.sleep(0.1)
 
     def stop(self, mode="immediate"):
-        self._run("pg_ctl", "-D", self.data, "-m", mode, "-w", "-t", "30", "stop")
+        """Stop the server (immediate: like a crash) and return once it has exited."""
+        self._run("pg_ctl", "-D", self.data, "-m", mode, "-w", "-t", self.timeout, "stop")
+        self._placeholder = _bound_socket([self.port], reuse=True)
+
+    def accepts_connections(self):
+        ready = ["-q", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, "-t", "2"]
+        return subprocess.run([postgres_bin("pg_isready"), *ready], timeout=30).returncode == 0
 
     def destroy(self):
-        with contextlib.suppress(subprocess.CalledProcessError):
-            self.stop()
+        if (self.data / "postmaster.pid").exists():
+            with contextlib.suppress(ClusterError):
+                self.stop()
+        self._placeholder.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def _run(self, name, *args):
-        subprocess.run(
-            [*self._as, postgres_bin(name), *map(str, args)],
-            check=True,
-            capture_output=True,
-            timeout=60,
-            cwd=self.dir,
+        command = [*self._as, postgres_bin(name), *map(str, args)]
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=self.timeout + 30, cwd=self.dir
         )
+        if done.returncode != 0:
+            raise ClusterError(
+                f"{shlex.join(command)} exited with {done.returncode}\n"
+                f"stdout: {done.stdout.strip()}\nstderr: {done.stderr.strip()}\n"
+                f"the end of {self.log}:\n{self._log_tail()}"
+            )
+
+    def _log_tail(self, lines=20):
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log yet)"
+
+
+def _bound_socket(ports, *, reuse=False):
+    """A socket bound to a free port of `ports` (tried in random order: other test runs on this
+    machine pick from the same range), not listening, so connecting to it is refused. `reuse`
+    takes a port that a stopped server's closed connections still linger on (TIME_WAIT); a
+    socket bound without it fails on any port someone else holds."""
+    for port in random.sample(list(ports), len(ports)):
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, int(reuse))
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            sock.close()
+            continue
+        return sock
+    raise RuntimeError(f"no free port in {ports}")
 
 
 def manage(*args, database_url, **env):

@@ -25,8 +25,9 @@ def test_it_rejects_a_wrong_password(alice, anon_api):
     response = anon_api.post(
         "/api/auth/token", {"username": "alice", "password": "nope"}, format="json"
     )
-    assert response.status_code == 400
-    assert "Unable to log in" in response.json()["non_field_errors"][0]
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Unable to log in with provided credentials."}
+    assert response["WWW-Authenticate"] == "Token"
 
 
 def test_it_rejects_missing_fields(anon_api):

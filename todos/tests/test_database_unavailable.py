@@ -10,8 +10,10 @@ from django.db import connection
 from psycopg_pool.base import AttemptWithBackoff
 
 from conftest import django_transport_only
+from todos import api_pool
 from todos.models import Todo
 from todos.services import create_todo
+from todos.tests.dbtools import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,7 +45,7 @@ def pools(api_transport, request, settings):
             connection.settings_dict["PORT"] = port
 
     def stats():
-        pool = live.lane.pool if live else connection.pool
+        pool = api_pool.current() if live else connection.pool
         stats = pool.get_stats() if pool else {}
         return SimpleNamespace(
             in_use=stats.get("pool_size", 0) - stats.get("pool_available", 0),
@@ -96,15 +98,6 @@ def in_background(call):
     thread = threading.Thread(target=run)
     thread.start()
     return thread, result
-
-
-def wait_until(condition, timeout=10):
-    done = threading.Event()
-    for _ in range(int(timeout / 0.01)):
-        if condition():
-            return
-        done.wait(0.01)
-    raise AssertionError("condition not reached")
 
 
 def test_an_exhausted_pool_answers_503_and_recovers(alice, alice_api, pools, table_lock):

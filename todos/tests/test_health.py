@@ -6,6 +6,8 @@ import threading
 import pytest
 from django.db import connection
 
+from todos.tests.dbtools import wait_until
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -52,14 +54,14 @@ def test_readyz_is_503_while_the_wait_queue_is_full(client, reconfigure_pool):
     waiter = threading.Thread(target=lambda: pool.putconn(pool.getconn()))
     waiter.start()
     try:
-        while pool.get_stats().get("requests_waiting", 0) < 1:
-            threading.Event().wait(0.01)
+        wait_until(lambda: pool.get_stats().get("requests_waiting", 0) == 1, what="a waiter")
         response = client.get("/readyz")
         assert response.status_code == 503
         assert response.json()["reason"] == "the pool's wait queue is full"
     finally:
         pool.putconn(held)
-        waiter.join()
+        waiter.join(timeout=10)
+    assert not waiter.is_alive()
 
 
 def test_probes_need_no_credentials_and_are_not_in_the_api_schema(client):

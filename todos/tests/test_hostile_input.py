@@ -202,10 +202,10 @@ def test_absurd_numbers_are_400(alice_api, raw):
     assert not Todo.objects.exists()
 
 
-def test_read_only_and_unknown_fields_are_ignored_not_written(alice, bob, alice_api, todo):
+def test_read_only_fields_are_ignored_not_written(alice, alice_api, todo):
     response = alice_api.post(
         "/api/todo",
-        {"title": "mine", "id": todo.pk, "owner": bob.pk, "created_at": "2000-01-01T00:00:00Z"},
+        {"title": "mine", "id": todo.pk, "created_at": "2000-01-01T00:00:00Z"},
         format="json",
     )
     assert response.status_code == 201
@@ -214,3 +214,10 @@ def test_read_only_and_unknown_fields_are_ignored_not_written(alice, bob, alice_
     assert created.owner == alice
     assert created.created_at.year != 2000
     assert Todo.objects.get(pk=todo.pk).title == "untouched"
+
+
+def test_an_owner_in_the_body_is_an_unknown_field(bob, alice_api, todo):
+    response = alice_api.post("/api/todo", {"title": "mine", "owner": bob.pk}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"owner": ["Unknown field."]}
+    assert Todo.objects.count() == 1

@@ -1,4 +1,5 @@
-"""Per-user rate limits on writes, counted in the shared Redis: 429 with Retry-After."""
+"""Per-user rate limits on writes, counted in the shared Redis: 429 with Retry-After. The
+throttle's clock stands 30 s into a minute (conftest.py's throttle_clock) unless a test moves it."""
 
 import asyncio
 import os
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import THROTTLE_NOW
 from todos.api.throttling import athrottle_writes, parse_rate, throttle_writes
 from todos.models import Todo
 from todos.services import create_todo
@@ -26,9 +28,24 @@ def test_writes_past_the_limit_are_429_with_retry_after_and_write_nothing(alice_
     response = alice_api.post("/api/todo", {"title": "one too many"}, format="json")
 
     assert response.status_code == 429
-    assert 1 <= int(response["Retry-After"]) <= 60
-    assert response.json()["detail"].startswith("Request was throttled.")
+    assert response["Retry-After"] == "30"  # the rest of this minute
+    assert response.json() == {"detail": "Request was throttled. Expected available in 30 seconds."}
     assert Todo.objects.count() == 3
+
+
+def test_the_count_starts_again_when_the_window_ends(alice_api, settings, throttle_clock):
+    settings.THROTTLE_WRITES = "1/min"
+    assert alice_api.post("/api/todo", {"title": "a"}, format="json").status_code == 201
+    assert alice_api.post("/api/todo", {"title": "b"}, format="json")["Retry-After"] == "30"
+
+    throttle_clock.advance(29)  # the window's last second
+    late = alice_api.post("/api/todo", {"title": "c"}, format="json")
+    assert (late.status_code, late["Retry-After"]) == (429, "1")
+
+    throttle_clock.advance(1)  # the next minute
+    assert alice_api.post("/api/todo", {"title": "d"}, format="json").status_code == 201
+    assert alice_api.post("/api/todo", {"title": "e"}, format="json").status_code == 429
+    assert sorted(Todo.objects.values_list("title", flat=True)) == ["a", "d"]
 
 
 def test_every_kind_of_write_counts_and_reads_do_not(alice, alice_api, settings):
@@ -67,9 +84,8 @@ def test_the_sync_and_async_checks_share_one_counter(alice, settings):
     settings.THROTTLE_WRITES = "2/hour"
     assert throttle_writes(alice.pk) is None
     assert asyncio.run(athrottle_writes(alice.pk)) is None
-    wait = asyncio.run(athrottle_writes(alice.pk))
-    assert 1 <= wait <= 3600
-    assert 1 <= throttle_writes(alice.pk) <= 3600
+    assert asyncio.run(athrottle_writes(alice.pk)) == 3570
+    assert throttle_writes(alice.pk) == 3570
 
 
 def test_worker_processes_share_the_counter(alice, settings):
@@ -79,8 +95,9 @@ def test_worker_processes_share_the_counter(alice, settings):
     settings.THROTTLE_WRITES = "1/hour"
     assert throttle_writes(alice.pk) is None
 
-    script = "from todos.api.throttling import throttle_writes; import sys; "
-    script += f"sys.exit(0 if throttle_writes({alice.pk}) else 1)"
+    script = "from todos.api import throttling; import sys; "
+    script += f"throttling.clock = lambda: {THROTTLE_NOW!r}; "  # the same window as this test's
+    script += f"sys.exit(0 if throttling.throttle_writes({alice.pk}) == 3570 else 1)"
     result = subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {script}"],
         cwd=ROOT,

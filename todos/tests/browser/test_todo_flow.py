@@ -35,12 +35,16 @@ def test_a_user_creates_filters_completes_edits_and_deletes_todos(alice, page, s
     sign_in(page, "alice")
     expect(page.get_by_role("heading", name="Nothing to do yet")).to_be_visible()
 
-    yesterday = timezone.localdate() - dt.timedelta(days=1)
-    add_todo(page, "Pay rent", priority="High", due=yesterday, notes="Transfer before noon")
+    # Three days back: overdue and shown as a date, also in a browser a few hours from UTC and
+    # across midnight.
+    due = timezone.localdate() - dt.timedelta(days=3)
+    add_todo(page, "Pay rent", priority="High", due=due, notes="Transfer before noon")
     add_todo(page, "Buy milk", priority="Low")
     add_todo(page, "Call mum")
     expect(page.locator("li.todo")).to_have_count(3)
-    expect(row(page, "Pay rent")).to_contain_text("Overdue · was due yesterday")
+    expect(row(page, "Pay rent")).to_contain_text(
+        f"Overdue · was due {due:%b} {due.day}, {due.year}"
+    )
     expect(row(page, "Pay rent")).to_contain_text("High priority")
     expect(row(page, "Pay rent")).to_have_class("todo todo--overdue todo--high")
 

@@ -97,8 +97,10 @@ def test_filters_that_match_nothing_say_so_and_offer_a_way_back(alice, alice_cli
 
 
 def test_overdue_and_high_priority_todos_stand_out(alice, alice_client):
-    yesterday = timezone.localdate() - dt.timedelta(days=1)
-    late = create_todo(owner=alice, title="late", due_date=yesterday)
+    # Three days back: overdue and shown as a date, whatever the hour (a day back would read
+    # "today" or "2 days ago" once midnight passed during the test).
+    due = timezone.localdate() - dt.timedelta(days=3)
+    late = create_todo(owner=alice, title="late", due_date=due)
     urgent = create_todo(owner=alice, title="urgent", priority=Priority.HIGH)
     calm = create_todo(owner=alice, title="calm", priority=Priority.LOW)
 
@@ -108,7 +110,7 @@ def test_overdue_and_high_priority_todos_stand_out(alice, alice_client):
         return re.search(rf'<li class="([^"]+)" id="todo-{todo.pk}"', html).group(1).split()
 
     assert "todo--overdue" in row_classes(late)
-    assert "Overdue · was due yesterday" in html
+    assert f"Overdue · was due {due:%b} {due.day}, {due.year}" in html
     assert "todo--high" in row_classes(urgent)
     assert "High priority" in html
     assert not {"todo--overdue", "todo--high"} & set(row_classes(calm))

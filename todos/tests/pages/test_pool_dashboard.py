@@ -12,7 +12,8 @@ def test_staff_see_the_pools_numbers_drawn(staff_client):
     assert f'data-stat="pid">{status["pid"]}<' in html
     assert f'data-stat="in_use">{status["connections"]["in_use"]}<' in html
     assert status["connections"]["in_use"] >= 1  # this request's own connection
-    assert 'class="meter__seg meter__seg--busy" style="width: ' in html
+    in_use = response.context["pool_bar"]["in_use"]
+    assert f'<rect class="meter__seg meter__seg--busy" width="{in_use}%" height="100%"/>' in html
     assert "Requests waiting" in html
     assert "Connections opened" in html
     assert 'data-refresh="2000"' in html

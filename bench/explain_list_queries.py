@@ -1,23 +1,33 @@
-"""EXPLAIN (ANALYZE, BUFFERS) of the API's own list queries for one user, as JSON.
+"""EXPLAIN (ANALYZE, BUFFERS) of the API's own list queries for one user, as JSON: what
+docs/benchmarks.md's index plans and `bin/bench --claims` come from.
+
+    .venv/bin/python -m bench.explain_list_queries --username loadtest-bigtable [--repeat 3]
 
 The queries are the ones GET /api/todo runs (todos.selectors.list_statement): the filters of
 TodoFilterSerializer on Todo.objects.for_owner(), paginated by TodoCursorPagination; the first
-page and the page its `next` cursor points to. Each is run once to warm the cache, then explained --repeat times; the
-median execution time and the last plan are kept."""
+page and the page its `next` cursor points to. Each is run once to warm the cache, then explained
+--repeat times; the median execution time and the last plan are kept.
+"""
 
+import argparse
 import json
+import os
 import statistics
 
-from django.contrib.auth.models import User
-from django.core.management.base import BaseCommand
-from django.db import connection
-from rest_framework.request import Request
-from rest_framework.test import APIRequestFactory
+import django
 
-from todos import executor
-from todos.api.pagination import TodoCursorPagination
-from todos.api.serializers import TodoFilterSerializer
-from todos.selectors import list_statement
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todoproject.settings")
+django.setup()
+
+from django.contrib.auth.models import User  # noqa: E402
+from django.db import connection  # noqa: E402
+from rest_framework.request import Request  # noqa: E402
+from rest_framework.test import APIRequestFactory  # noqa: E402
+
+from todos import executor  # noqa: E402
+from todos.api.pagination import TodoCursorPagination  # noqa: E402
+from todos.api.serializers import TodoFilterSerializer  # noqa: E402
+from todos.selectors import list_statement  # noqa: E402
 
 # The bigtable scenario's lists (locustfile.py BIGTABLE_PAGES).
 LISTS = [
@@ -28,23 +38,16 @@ LISTS = [
 ]
 
 
-class Command(BaseCommand):
-    help = "EXPLAIN (ANALYZE) the API's list queries for a user; prints JSON."
-
-    def add_arguments(self, parser):
-        parser.add_argument("--username", required=True)
-        parser.add_argument("--repeat", type=int, default=3)
-
-    def handle(self, *args, username, repeat, **options):
-        user = User.objects.get(username=username)
-        results = []
-        for name, query in LISTS:
-            sql, next_query = list_query(user, query)
-            results.append({"list": name, "page": "first", **explain(sql, repeat)})
-            if next_query:
-                sql, _ = list_query(user, next_query)
-                results.append({"list": name, "page": "next", **explain(sql, repeat)})
-        self.stdout.write(json.dumps(results, indent=1))
+def explain_lists(user, repeat=3):
+    """The plans of every list's first and next page for this user."""
+    results = []
+    for name, query in LISTS:
+        sql, next_query = list_query(user, query)
+        results.append({"list": name, "page": "first", **explain(sql, repeat)})
+        if next_query:
+            sql, _ = list_query(user, next_query)
+            results.append({"list": name, "page": "next", **explain(sql, repeat)})
+    return results
 
 
 def list_query(user, query):
@@ -87,3 +90,16 @@ def _indexes(node):
     for child in node.get("Plans", []):
         found |= _indexes(child)
     return found
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.explain_list_queries")
+    parser.add_argument("--username", required=True)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    user = User.objects.get(username=args.username)
+    print(json.dumps(explain_lists(user, args.repeat), indent=1))
+
+
+if __name__ == "__main__":
+    main()

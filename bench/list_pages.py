@@ -3,19 +3,16 @@ deep reached by its cursor, and (for comparison) the same deep page fetched with
 
     .venv/bin/python manage.py createsuperuser --username heavy   # or any user
     .venv/bin/python manage.py seed_todos --todos 100000 --owner heavy
-    .venv/bin/python benchmarks/list_pages.py --user heavy [--rounds 7]
+    .venv/bin/python -m bench.list_pages --user heavy [--rounds 7]
 """
 
 import argparse
 import base64
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 from urllib.parse import quote
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todoproject.settings")
 
 import django
@@ -49,7 +46,7 @@ def timed(fn, rounds):
 
 
 def main():
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(prog="python -m bench.list_pages", description=__doc__)
     parser.add_argument("--user", default="heavy")
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()

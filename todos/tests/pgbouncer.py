@@ -1,17 +1,12 @@
 """A throwaway local PgBouncer in transaction mode, in a temp dir of its own, for the test suite
-(`pytest --pgbouncer`) and for benchmarks. Debian's `pgbouncer` package (bin/install-pgbouncer).
+(`pytest --pgbouncer`, conftest.py) and for `python -m bench.scaling`. Debian's `pgbouncer`
+package (bin/install-pgbouncer)."""
 
-    python -m todos.pgbouncer --port 6432      # runs until Ctrl-C
-"""
-
-import argparse
 import os
 import pwd
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -137,30 +132,3 @@ def _unprivileged_user():
         except KeyError:
             continue
     raise RuntimeError("no unprivileged user to run PgBouncer as")
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int)
-    parser.add_argument("--server-port", type=int, default=5432)
-    parser.add_argument("--pool-size", type=int, default=20)
-    parser.add_argument("--max-client-conn", type=int, default=200)
-    args = parser.parse_args()
-    bouncer = LocalPgBouncer(
-        port=args.port,
-        server_port=args.server_port,
-        pool_size=args.pool_size,
-        max_client_conn=args.max_client_conn,
-    ).start()
-    print(f"PgBouncer (transaction mode) on 127.0.0.1:{bouncer.port}; Ctrl-C stops it", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        bouncer.process.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        bouncer.stop()
-
-
-if __name__ == "__main__":
-    main()

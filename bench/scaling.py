@@ -2,7 +2,7 @@
 workers, connected directly and through a local PgBouncer (transaction mode), loaded by wrk
 (Debian's package) with a bounded mix of API calls, side by side in one run.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/todos_scale .venv/bin/python tools/scale_bench.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/todos_scale .venv/bin/python -m bench.scaling
 
 Each configuration runs for --seconds with --connections concurrent keep-alive connections; while it
 runs the script samples GET /api/debug/pool-status (per worker: connections in use and open) and
@@ -26,11 +26,9 @@ from statistics import median
 
 import psycopg
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from todos.tests.pgbouncer import LocalPgBouncer, free_port
 
-from bench.harness import ensure_database  # noqa: E402
-from todos.pgbouncer import LocalPgBouncer, free_port  # noqa: E402
+from .harness import ROOT, ensure_database
 
 # 50% list a page, 30% read one, 20% create: a read-heavy todo app.
 WRK_SCRIPT = """
@@ -266,7 +264,7 @@ def bench_one(*, mode, workers, port, token, direct_dsn, bouncer, script, args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.scaling", description=__doc__)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", default="1,2,4")

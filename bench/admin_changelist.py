@@ -3,17 +3,14 @@
 interleaved in one run so all see the same machine load.
 
     .venv/bin/python manage.py seed_todos --todos 1000000     # once, into $DATABASE_URL
-    .venv/bin/python benchmarks/admin_changelist.py [--rounds 7]
+    .venv/bin/python -m bench.admin_changelist [--rounds 7]
 """
 
 import argparse
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todoproject.settings")
 
 import django
@@ -57,7 +54,7 @@ def load(client, variant, url):
 
 
 def main():
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(prog="python -m bench.admin_changelist", description=__doc__)
     parser.add_argument("--rounds", type=int, default=7)
     rounds = parser.parse_args().rounds
     setup_test_environment()

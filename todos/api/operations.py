@@ -1,0 +1,139 @@
+"""Every API endpoint, written once: its methods, which of them write (and so count against the
+write throttle), the OpenAPI description of each (and so its errors), and for each method one
+operation: a Call in (the user, the todo id, the parsed body, the query string), an Answer out
+(status, data, headers), or one of the API's exceptions.
+
+The DRF views (todos.api.views) and the fast lane (todos.api.fastlane) both answer a request by
+`perform`ing the endpoint's operation; neither has a sequence of its own.
+"""
+
+from rest_framework import exceptions
+
+from .. import selectors, services
+from ..models import TodoNotFound
+from . import schema
+from .answers import Answer
+from .etag import etag_for, if_match, still_current
+from .idempotency import idempotent
+from .pagination import TodoCursorPagination
+from .parsers import JSONParser
+from .serializers import TodoBulkSerializer, TodoFilterSerializer, TodoSerializer, todo_data
+from .throttling import athrottle_writes
+
+# The one parser of request bodies: the views parse with it, and the lane takes only bodies of
+# its media type.
+BODY_PARSER = JSONParser
+
+# The order in which DRF lists the methods of a view in its Allow header.
+_METHOD_ORDER = ("get", "post", "put", "patch", "delete", "head", "options")
+
+
+class Operation:
+    def __init__(self, run, *, schema, writes=False):
+        self.run, self.schema, self.writes = run, schema, writes
+
+
+class Endpoint:
+    """One URL's operations by lower-case HTTP method."""
+
+    def __init__(self, name, **operations):
+        self.name, self.operations = name, operations
+        methods = {*operations, "options"} | ({"head"} if "get" in operations else set())
+        self.allow = ", ".join(m.upper() for m in _METHOD_ORDER if m in methods)
+
+
+async def perform(operation, call):
+    """The one sequence of every endpoint: the write throttle, then the operation."""
+    if operation.writes:
+        wait = await athrottle_writes(call.user.pk)
+        if wait is not None:
+            raise exceptions.Throttled(wait)
+    return await operation.run(call)
+
+
+def _validated(serializer):
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _todos_data(todos):
+    return [todo_data(todo) for todo in todos]
+
+
+def _one_todo(todo, status=200, **headers):
+    return Answer(status, todo_data(todo), {**headers, "ETag": etag_for(todo)})
+
+
+async def list_todos(call):
+    filters = TodoFilterSerializer.from_query(call.request.GET)
+    paginator = TodoCursorPagination(call.request)
+    fetched = await selectors.alist_todos(owner=call.user, filters=filters, paginator=paginator)
+    return Answer(200, paginator.page(fetched, _todos_data))
+
+
+@idempotent
+async def create_todo(call):
+    fields = _validated(TodoSerializer(data=call.data))
+    todo = await services.acreate_todo(owner=call.user, **fields)
+    location = call.request.build_absolute_uri(f"/api/todo/{todo.pk}")
+    return _one_todo(todo, 201, Location=location)
+
+
+@idempotent
+async def create_todos(call):
+    items = _validated(TodoBulkSerializer(data=call.data))
+    todos = await services.acreate_todos(owner=call.user, items=items)
+    return Answer(201, _todos_data(todos))
+
+
+async def get_todo(call):
+    todo = await selectors.aget_todo(owner=call.user, pk=call.pk)
+    if todo is None:
+        raise TodoNotFound()
+    if_none_match = call.request.headers.get("If-None-Match")
+    if if_none_match is not None and still_current(if_none_match, etag_for(todo)):
+        return Answer(304, None, {"ETag": etag_for(todo)})  # the client's copy is current
+    return _one_todo(todo)
+
+
+async def _update_todo(call, *, partial):
+    fields = _validated(TodoSerializer(data=call.data, partial=partial))
+    todo = await services.aupdate_todo(owner=call.user, pk=call.pk, **fields)
+    if todo is None:
+        raise TodoNotFound()
+    return _one_todo(todo)
+
+
+@if_match
+async def replace_todo(call):
+    return await _update_todo(call, partial=False)
+
+
+@if_match
+async def update_todo(call):
+    return await _update_todo(call, partial=True)
+
+
+@if_match
+async def delete_todo(call):
+    if not await services.adelete_todo(owner=call.user, pk=call.pk):
+        raise TodoNotFound()
+    return Answer(204)
+
+
+TODO_LIST = Endpoint(
+    "todo-list",
+    get=Operation(list_todos, schema=schema.list_todos),
+    post=Operation(create_todo, schema=schema.create_todo, writes=True),
+)
+TODO_BULK = Endpoint(
+    "todo-bulk",
+    post=Operation(create_todos, schema=schema.bulk_create_todos, writes=True),
+)
+TODO_DETAIL = Endpoint(
+    "todo-detail",
+    get=Operation(get_todo, schema=schema.get_todo),
+    put=Operation(replace_todo, schema=schema.replace_todo, writes=True),
+    patch=Operation(update_todo, schema=schema.update_todo, writes=True),
+    delete=Operation(delete_todo, schema=schema.delete_todo, writes=True),
+)
