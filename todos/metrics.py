@@ -50,6 +50,10 @@ IN_FLIGHT = Gauge(
     "Requests being answered now.",
     multiprocess_mode="livesum",
 )
+# This worker's requests in flight, counted in a plain integer on the request path (two writes
+# to the gauge's file per request cost more than the count is worth) and written to the gauge
+# with the pools' figures: each second, and when this worker answers a scrape.
+in_flight = 0
 THROTTLED = Counter(
     "todos_http_throttled_requests",
     "Requests refused with 429 (write rate or failed-login bound), by route pattern.",
@@ -116,7 +120,9 @@ _last_counts = {}  # pool name -> (pool, {counter: last value seen})
 
 
 def refresh_pools():
-    """Write this worker's pool figures: the gauges as they are now, the counters by growth."""
+    """Write this worker's pool figures (the gauges as they are now, the counters by growth) and
+    its requests in flight."""
+    IN_FLIGHT.set(in_flight)
     max_sizes = configured_max_sizes()
     for name, get_pool in POOLS.items():
         pool = get_pool()

@@ -73,17 +73,16 @@ class Observed:
         def finish():
             nonlocal finished
             finished = True
-            metrics.IN_FLIGHT.dec()
+            metrics.in_flight -= 1
             self._count(scope, status, replayed, time.perf_counter() - started, context)
 
         async def observed_send(message):
             nonlocal status, replayed
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", ()))
+                headers = [*message.get("headers", ()), header]
                 if status == 201:
                     replayed = any(name.lower() == b"idempotent-replayed" for name, _ in headers)
-                headers.append(header)
                 message = {**message, "headers": headers}
             elif not message.get("more_body", False):
                 # Counted and logged before the last byte leaves: a client that has the whole
@@ -91,7 +90,7 @@ class Observed:
                 finish()
             await send(message)
 
-        metrics.IN_FLIGHT.inc()
+        metrics.in_flight += 1
         try:
             await self.app(scope, receive, observed_send)
         except Exception:
