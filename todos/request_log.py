@@ -7,13 +7,12 @@ there, and the user noted by the authentication code (todos.api.auth, the auth b
 the request's log line."""
 
 import contextvars
+import datetime as dt
 import itertools
+import json
 import logging
 import re
 import secrets
-
-from pythonjsonlogger.core import RESERVED_ATTRS
-from pythonjsonlogger.json import JsonFormatter
 
 # 1-200 visible ASCII characters: anything else is replaced by an id of our own.
 SANE_REQUEST_ID = re.compile(rb"[\x21-\x7e]{1,200}")
@@ -72,18 +71,41 @@ class RequestContextFilter(logging.Filter):
 NEVER_LOGGED = ("request", "color_message")
 
 
-class JsonLines(JsonFormatter):
-    """One JSON object per record: level, logger, message, pid, request_id, user_id, the
-    record's extras, the traceback of an exception, and the time (UTC)."""
+# What every record has (LogRecord's own attributes), and what a line shows in its fixed fields:
+# the rest of a record's attributes are the extras its caller gave, shown as they are.
+_NOT_EXTRAS = frozenset(
+    (*vars(logging.LogRecord("", 0, "", 0, "", (), None)), "message", "asctime", "taskName")
+) | {"request_id", "user_id", *NEVER_LOGGED}
 
-    def __init__(self):
-        super().__init__(
-            ["levelname", "name", "message", "process", "request_id", "user_id"],
-            rename_fields={"levelname": "level", "name": "logger", "process": "pid"},
-            timestamp="time",
-            reserved_attrs=[*RESERVED_ATTRS, *NEVER_LOGGED],
-            json_ensure_ascii=False,
-        )
+
+class JsonLines(logging.Formatter):
+    """One JSON object per record: time (UTC), level, logger, message, pid, request_id, user_id,
+    the record's extras, and the traceback of an exception (exc_info).
+
+    Our own, not python-json-logger's: measured on the request path (bench.metrics_inprocess),
+    its formatter cost about 90 us of CPU per request line, this one a fraction of it, for the
+    same lines."""
+
+    def format(self, record):
+        line = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
+                timespec="microseconds"
+            ),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "pid": record.process,
+            "request_id": getattr(record, "request_id", None),
+            "user_id": getattr(record, "user_id", None),
+        }
+        for name, value in record.__dict__.items():
+            if name not in _NOT_EXTRAS:
+                line[name] = value
+        if record.exc_info:
+            line["exc_info"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            line["stack_info"] = self.formatStack(record.stack_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
 
 
 class TextLines(logging.Formatter):
