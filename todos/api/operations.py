@@ -18,9 +18,9 @@ from .idempotency import idempotent
 from .pagination import TodoCursorPagination
 from .parsers import JSONParser
 from .serializers import (
+    MOVE_HINT,
     MoveSerializer,
     TodoBulkSerializer,
-    TodoChangeSerializer,
     TodoFilterSerializer,
     TodoListSerializer,
     TodoSerializer,
@@ -106,7 +106,17 @@ async def get_todo(call):
 
 
 async def _update_todo(call, *, partial):
-    fields = _validated(TodoChangeSerializer(data=call.data, partial=partial))
+    fields = _validated(TodoSerializer(data=call.data, partial=partial))
+    place = {name: fields.pop(name) for name in ("list_id", "parent_id") if name in fields}
+    if place:  # sent back as read (ignored), or a change that only a move makes
+        current = await selectors.aget_todo(owner=call.user, pk=call.pk)
+        if current is None:
+            raise TodoNotFound()
+        moved = [name for name, value in place.items() if getattr(current, name) != value]
+        if moved:
+            raise exceptions.ValidationError(
+                {name.removesuffix("_id"): [MOVE_HINT] for name in moved}
+            )
     todo = await services.aupdate_todo(owner=call.user, pk=call.pk, **fields)
     if todo is None:
         raise TodoNotFound()

@@ -11,7 +11,6 @@ from ..pool_status import COUNTERS
 from .serializers import (
     MAX_ID,
     MoveSerializer,
-    TodoChangeSerializer,
     TodoListSerializer,
     TodoSerializer,
 )
@@ -83,7 +82,7 @@ def add_components(result, generator, request, public):
     one is a 400)."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(COMPONENTS)
-    for name in ("TodoRequest", "TodoChangeRequest", "PatchedTodoChangeRequest"):
+    for name in ("TodoRequest", "PatchedTodoRequest"):
         schemas[name]["properties"]["title"] = TITLE_IN
         schemas[name]["properties"].update(dict.fromkeys(READ_ONLY_FIELDS, SENT_BACK))
         schemas[name]["additionalProperties"] = False
@@ -386,8 +385,9 @@ replace_todo = dict(
     operation_id="todo_update",
     summary="Replace a todo",
     description="Omitted fields go back to their defaults. `list` and `parent` change only by "
-    "a move (400 here). Completing a todo completes its open subtasks.",
-    request=TodoChangeSerializer,
+    "a move: sent as they are, they are ignored; changed, 400. Completing a todo completes its "
+    "open subtasks.",
+    request=TodoSerializer,
     parameters=[TODO_ID, IF_MATCH, ETAG, *WRITE_RETRY_HEADERS],
     responses={
         200: TodoSerializer,
@@ -400,8 +400,8 @@ replace_todo = dict(
 
 update_todo = dict(replace_todo, operation_id="todo_partial_update", summary="Change some fields")
 update_todo["description"] = (
-    "Only the given fields change. `list` and `parent` change only by a move (400 here). "
-    "Completing a todo completes its open subtasks."
+    "Only the given fields change. `list` and `parent` change only by a move: sent as they "
+    "are, they are ignored; changed, 400. Completing a todo completes its open subtasks."
 )
 
 delete_todo = dict(

@@ -83,15 +83,12 @@ class TodoSerializer(serializers.Serializer):
         read_only=True, help_text="Opaque: siblings sorted by it (byte order) are their order."
     )
 
-    def unknown(self, name):
-        return UNKNOWN_FIELD
-
     def to_internal_value(self, data):
         """DRF's, but a field this serializer does not know is an error naming it (a typo must
         not look like success); read-only fields sent back as they were read are ignored."""
         unknown = {}
         if isinstance(data, dict):
-            unknown = {name: [self.unknown(name)] for name in data if name not in self.fields}
+            unknown = {name: [UNKNOWN_FIELD] for name in data if name not in self.fields}
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as error:
@@ -111,16 +108,6 @@ class TodoSerializer(serializers.Serializer):
     def run_validators(self, value):
         if self.validators:  # none are declared; DRF would still gather read-only defaults
             super().run_validators(value)
-
-
-class TodoChangeSerializer(TodoSerializer):
-    """PUT and PATCH: a todo's list and parent change only by a move."""
-
-    list = None
-    parent = None
-
-    def unknown(self, name):
-        return MOVE_HINT if name in ("list", "parent") else UNKNOWN_FIELD
 
 
 class MoveSerializer(serializers.Serializer):

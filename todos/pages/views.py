@@ -21,13 +21,13 @@ from ..api.serializers import TodoFilterSerializer
 from ..models import Priority, Todo, TodoNotFound
 from .forms import SignupForm, TodoEditForm, TodoForm
 
-FILTER_NAMES = tuple(TodoFilterSerializer().fields)
 FILTER_LABELS = {
     "completed": "Status",
     "priority": "Priority",
     "due_before": "Due before",
     "due_after": "Due after",
 }
+FILTER_NAMES = tuple(FILTER_LABELS)  # the page's; the API's list, parent and order aside
 
 
 @login_required
@@ -126,10 +126,14 @@ def _list_filters(request):
     given = {name: request.GET[name] for name in FILTER_NAMES if request.GET.get(name, "").strip()}
     filters = TodoFilterSerializer(data=given)
     if filters.is_valid():
-        return filters.validated_data, {}
+        return _page_filters(filters.validated_data), {}
     valid = TodoFilterSerializer(data={k: v for k, v in given.items() if k not in filters.errors})
     valid.is_valid()
-    return valid.validated_data, _messages_of(filters.errors)
+    return _page_filters(valid.validated_data), _messages_of(filters.errors)
+
+
+def _page_filters(validated):
+    return {name: validated.get(name) for name in FILTER_NAMES}
 
 
 def _messages_of(detail):

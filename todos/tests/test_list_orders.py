@@ -164,7 +164,7 @@ def test_one_item_with_a_list_or_parent_not_yours_rejects_the_whole_batch(alice_
 
 @pytest.mark.django_db(transaction=True)
 def test_two_moves_to_the_same_place_at_once_both_land_there_in_a_stable_order(alice):
-    first, second, a, b = (create_todo(owner=alice, title=t) for t in ("y", "x", "b", "a"))
+    _, second, a, b = (create_todo(owner=alice, title=t) for t in ("y", "x", "b", "a"))
     # Order now: a, b, x, y. Both a and b move to between x and y, at the same moment: the
     # test holds both rows locked, so both moves wait, and both go on when it lets go.
     holder = connect()
@@ -195,7 +195,7 @@ def test_two_moves_to_the_same_place_at_once_both_land_there_in_a_stable_order(a
     inbox = TodoList.objects.get(owner=alice, is_inbox=True)
     ordered = list(Todo.objects.filter(list=inbox).in_position_order())
     titles = [todo.title for todo in ordered]
-    assert titles[0] == "x" and titles[-1] == "y"
+    assert (titles[0], titles[-1]) == ("x", "y")
     assert sorted(titles[1:3]) == ["a", "b"]
     assert len({todo.position for todo in ordered}) == 4
     again = [todo.title for todo in Todo.objects.filter(list=inbox).in_position_order()]

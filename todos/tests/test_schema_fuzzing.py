@@ -93,6 +93,8 @@ STATE_DEPENDENT = {
     ("parent", "A todo with subtasks cannot become a subtask."),
     ("after", "No todo with this id in the place moved to."),
     ("name", "You already have a list with this name."),
+    ("list", "Set on create; change it with POST /api/todo/<id>/move."),
+    ("parent", "Set on create; change it with POST /api/todo/<id>/move."),
     ("order", "order=position needs the list and parent filters."),
 }
 

@@ -103,6 +103,17 @@ def test_put_and_patch_point_to_move_for_list_and_parent(alice_api, places, meth
     assert snapshot() == before
 
 
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_list_and_parent_sent_back_as_read_are_ignored(alice_api, places, method):
+    url = f"/api/todo/{places['subtask']}"
+    body = {**alice_api.get(url).json(), "title": "renamed"}
+
+    response = getattr(alice_api, method)(url, body, format="json")
+
+    assert response.status_code == 200
+    assert Todo.objects.get(pk=places["subtask"]).title == "renamed"
+
+
 def test_completing_a_parent_completes_its_open_subtasks_only_the_parent_is_renamed(
     alice, alice_api
 ):
