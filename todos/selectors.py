@@ -58,7 +58,7 @@ def list_statement(*, owner, filters, paginator):
             # read (and filtered out one by one) by this statement.
             owned = TodoList.objects.filter(
                 pk=Param.of(TodoList, "list", "id"), owner=Param.of(TodoList, "owner")
-            )
+            ).order_by()
             todos = todos.filter(list=Subquery(owned.values("pk")))
         if parent_kind == "none":
             todos = todos.filter(parent__isnull=True)

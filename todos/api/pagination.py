@@ -137,7 +137,10 @@ ORDERINGS = {
         (F("due_date").asc(nulls_last=True), "id"),
         (F("due_date").desc(nulls_first=True), "-id"),
     ),
-    "position": (("position", "id"), ("-position", "-id")),
+    # parent_id is one value on such a page (order=position needs the parent filter), but
+    # naming it makes the order the index's own: PostgreSQL takes `parent_id IS NULL` for no
+    # equality, and would otherwise sort the whole list for every page (docs/lists.md).
+    "position": (("parent_id", "position", "id"), ("-parent_id", "-position", "-id")),
 }
 
 

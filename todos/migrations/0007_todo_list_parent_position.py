@@ -8,7 +8,7 @@
 # - NOT NULL and the foreign keys are added NOT VALID (enforced from then on, a catalog change)
 #   and then validated, which only takes a lock that lets writes through; SET NOT NULL then
 #   uses the validated check instead of scanning the table.
-# - The two indexes are built concurrently, like the others (see 0002).
+# - The three indexes are built concurrently, like the others (see 0002).
 #
 # The foreign keys delete in the database (ON DELETE CASCADE): deleting a list or a parent is
 # one statement, and Django's model says DO_NOTHING.
@@ -130,6 +130,10 @@ class Migration(migrations.Migration):
         AddIndexConcurrently(
             model_name='todo',
             index=models.Index(fields=['list', 'parent', 'position', 'id'], name='idx_todos_list_position'),
+        ),
+        AddIndexConcurrently(
+            model_name='todo',
+            index=models.Index(fields=['list', '-created_at', '-id'], name='idx_todos_list_created'),
         ),
         AddIndexConcurrently(
             model_name='todo',
