@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
-from .. import services
+from .. import selectors, services
 from ..api.pagination import TodoCursorPagination
 from ..api.serializers import TodoFilterSerializer
 from ..models import Priority, Todo, TodoNotFound
@@ -54,6 +54,7 @@ def todo_list(request):
         "previous_url": _relative(page["previous"]),
         "back_to": request.get_full_path(),
         "overdue_before": timezone.localdate().isoformat(),
+        "inbox_id": selectors.inbox_id(request.user),
     }
     return render(request, "todos/list.html", context, status=400 if errors else 200)
 
@@ -62,7 +63,19 @@ def todo_list(request):
 def todo_create(request):
     form = TodoForm(request.POST or None)
     if form.is_valid():
-        todo = services.create_todo(owner=request.user, **form.cleaned_data)
+        # The list page's forms name a list, or a parent for a subtask.
+        place = {
+            f"{name}_id": int(value)
+            for name in ("list", "parent")
+            if (value := request.POST.get(name, "")).isascii()
+            and value.isdigit()
+            and len(value) <= 18
+        }
+        try:
+            todo = services.create_todo(owner=request.user, **form.cleaned_data, **place)
+        except ValidationError as error:
+            messages.error(request, " ".join(str(m) for ms in error.detail.values() for m in ms))
+            return _back(request)
         messages.success(request, f"Added “{todo.title}”.")
         return _back(request)
     return render(request, "todos/form.html", {"form": form, "back_to": _back_to(request)})
