@@ -26,12 +26,14 @@ def _lists(user):
 
 
 def _with_moves(todos):
-    """Each todo with the `after` of a move up and of a move down ("" = first; None = none)."""
+    """Each todo with the `after` of a move up and of a move down ("" = first; None = none), and
+    the todo above it (a top-level todo can become its last subtask)."""
     rows = []
     for i, todo in enumerate(todos):
         up = None if i == 0 else (todos[i - 2].pk if i >= 2 else "")
         down = todos[i + 1].pk if i + 1 < len(todos) else None
-        rows.append({"todo": todo, "up": up, "down": down})
+        above = todos[i - 1] if i else None
+        rows.append({"todo": todo, "up": up, "down": down, "above": above})
     return rows
 
 
@@ -45,6 +47,12 @@ def list_page(request, pk):
     rows = _with_moves(top)
     for row in rows:
         row["subtasks"] = _with_moves(subtasks.get(row["todo"].pk, []))
+    for row in rows:  # "In": under the todo above, last among its subtasks
+        above = row["above"] and next(r for r in rows if r["todo"] is row["above"])
+        row["into"] = None
+        if above and not row["subtasks"]:
+            last = above["subtasks"][-1]["todo"].pk if above["subtasks"] else ""
+            row["into"] = {"parent": above["todo"], "after": last}
     lists = list(_lists(request.user))
     context = {
         "todo_list": todo_list,

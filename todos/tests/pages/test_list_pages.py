@@ -164,3 +164,20 @@ def test_a_move_that_does_not_fit_says_why_and_changes_nothing(alice, alice_clie
 
 def test_the_todo_list_links_to_the_lists(alice_client, inbox):
     assert f'href="/lists/{inbox.pk}/"' in alice_client.get("/").content.decode()
+
+
+def test_in_and_out_buttons_nest_a_todo_under_the_one_above_and_back(alice, alice_client, inbox):
+    create_todo(owner=alice, title="Pack")
+    create_todo(owner=alice, title="Trip")
+    html = page_of(alice_client, inbox)
+    assert "make “Pack” a subtask of “Trip”" in html
+    pack = Todo.objects.get(title="Pack")
+    trip = Todo.objects.get(title="Trip")
+
+    alice_client.post(f"/todos/{pack.pk}/move/", {"parent": trip.pk, "after": ""})
+    html = page_of(alice_client, inbox)
+    assert "Pack" in html.split('aria-label="Subtasks of “Trip”"')[1].split("</ol>")[0]
+    assert "make “Pack” a todo of its own" in html
+
+    alice_client.post(f"/todos/{pack.pk}/move/", {"after": trip.pk})
+    assert shown_titles(page_of(alice_client, inbox)) == ["Trip", "Pack"]
