@@ -14,6 +14,8 @@ import statistics
 import subprocess
 import time
 
+from todos.positions import seeded_sql
+
 from . import harness
 from .harness import total
 
@@ -229,12 +231,14 @@ def _insert_newer_rows(db_url, rows):
     with harness.connect(db_url) as conn:
         conn.execute(
             """
-            INSERT INTO todos (owner_id, title, description, priority, completed,
-                               created_at, updated_at)
-            SELECT (SELECT id FROM auth_user WHERE username = 'loadtest-bulk'), 'Newer todo', '',
+            INSERT INTO todos (owner_id, list_id, position, title, description, priority,
+                               completed, created_at, updated_at)
+            SELECT u.id, l.id, POSITION, 'Newer todo', '',
                    1 + g %% 3, false, now() - g * interval '1 ms', now()
-            FROM generate_series(1, %s) AS g
-            """,
+            FROM auth_user u JOIN todo_lists l ON l.owner_id = u.id AND l.is_inbox,
+                 generate_series(1, %s) AS g
+            WHERE u.username = 'loadtest-bulk'
+            """.replace("POSITION", seeded_sql("now() - g * interval '1 ms'", "g")),
             [rows],
         )
         conn.execute("VACUUM ANALYZE todos")

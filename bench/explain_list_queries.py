@@ -55,7 +55,7 @@ def list_query(user, query):
     page (or None): the very statement the list view runs (todos.selectors.list_statement)."""
     request = Request(APIRequestFactory().get(f"/api/todo?{query}", HTTP_HOST="127.0.0.1"))
     filters = TodoFilterSerializer.from_query(request.query_params)
-    paginator = TodoCursorPagination(request)
+    paginator = TodoCursorPagination(request, filters["order"])
     statement = list_statement(owner=user, filters=filters, paginator=paginator)
     next_link = paginator.page(executor.run_sync(statement), lambda todos: todos)["next"]
     with connection.cursor() as cursor:

@@ -6,9 +6,10 @@ from django.db import connections
 from django.db.models import Min
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 
 from . import services
-from .models import Todo, TodoQuerySet
+from .models import Todo, TodoList, TodoQuerySet
 
 
 class EstimatedCountPaginator(Paginator):
@@ -75,18 +76,47 @@ def _next(start, kind):
     return start + dt.timedelta(days=1)
 
 
+class InboxFilter(admin.SimpleListFilter):
+    """Inbox or not, in two fixed choices: Django's filter on a foreign key would list every
+    list of every user (a million users, a million choices). One list: its link in the List
+    column."""
+
+    title = "list"
+    parameter_name = "in"
+
+    def lookups(self, request, model_admin):
+        return (("inbox", "Inboxes"), ("other", "Other lists"))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("inbox", "other"):
+            return queryset.filter(list__is_inbox=self.value() == "inbox")
+        return queryset
+
+
 @admin.register(Todo)
 class TodoAdmin(admin.ModelAdmin):
-    list_display = ("title", "owner", "priority", "completed", "due_date", "created_at")
-    list_filter = ("completed", "priority", "due_date")
+    list_display = (
+        "title",
+        "owner",
+        "list_link",
+        "priority",
+        "completed",
+        "due_date",
+        "created_at",
+    )
+    list_filter = ("completed", "priority", "due_date", InboxFilter)
     search_fields = ("title", "=owner__username")
     search_help_text = "Words in the title, or the owner's exact username."
     date_hierarchy = "created_at"
-    list_select_related = ("owner",)
+    list_select_related = ("owner", "list")  # one join for the page, not a query per row
     autocomplete_fields = ("owner",)
-    readonly_fields = ("completed_at", "created_at", "updated_at")
+    # A todo's list, parent and position change by a move (services.move_todo), not here.
+    readonly_fields = ("list", "parent", "position", "completed_at", "created_at", "updated_at")
     fields = (
         "owner",
+        "list",
+        "parent",
+        "position",
         "title",
         "description",
         "priority",
@@ -105,6 +135,11 @@ class TodoAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         todos = super().get_queryset(request)
         return AdminTodoQuerySet(model=todos.model, query=todos.query, using=todos.db)
+
+    @admin.display(description="List")
+    def list_link(self, todo):
+        """The list's name, linking to this change list filtered to that list."""
+        return format_html('<a href="?list__id__exact={}">{}</a>', todo.list_id, todo.list.name)
 
     def get_readonly_fields(self, request, obj=None):
         # A todo stays with its owner; the owner is chosen once, when staff add it.
@@ -138,6 +173,33 @@ class TodoAdmin(admin.ModelAdmin):
 
     def delete_queryset(self, request, queryset):
         services.delete_todos(todos=queryset)
+
+
+@admin.register(TodoList)
+class TodoListAdmin(admin.ModelAdmin):
+    list_display = ("name", "owner", "is_inbox", "created_at", "todos_link")
+    list_filter = ("is_inbox",)
+    search_fields = ("name", "=owner__username")
+    search_help_text = "Words in the name, or the owner's exact username."
+    list_select_related = ("owner",)
+    autocomplete_fields = ("owner",)
+    readonly_fields = ("is_inbox", "created_at", "updated_at")
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields + (("owner",) if obj else ())
+
+    @admin.display(description="Todos")
+    def todos_link(self, todo_list):
+        return format_html(
+            '<a href="../todo/?list__id__exact={}">todos</a>', todo_list.pk
+        )  # a link, not a count per row
+
+    def has_delete_permission(self, request, obj=None):
+        # The Inbox stays (it can be renamed); deleting another list deletes its todos.
+        return super().has_delete_permission(request, obj) and not (obj and obj.is_inbox)
 
 
 admin.site.site_header = "Todo administration"

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -11,6 +12,54 @@ class TodoNotFound(Http404):
 
     def __init__(self):
         super().__init__("No todo with this id.")
+
+
+class TodoListNotFound(Http404):
+    def __init__(self):
+        super().__init__("No list with this id.")
+
+
+INBOX = "Inbox"
+
+
+class TodoListQuerySet(models.QuerySet):
+    def for_owner(self, user):
+        return self.filter(owner=user)
+
+    def in_order(self):
+        return self.order_by("-is_inbox", "name", "id")
+
+
+class TodoList(models.Model):
+    """A user's list of todos; every user has exactly one Inbox (made with the user,
+    todos.services.create_inbox), which can be renamed but not deleted."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="todo_lists",
+        db_index=False,
+    )
+    name = models.CharField(max_length=100)
+    is_inbox = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = TodoListQuerySet.as_manager()
+
+    class Meta:
+        db_table = "todo_lists"
+        ordering = ["-is_inbox", "name", "id"]
+        constraints = [
+            # Leads with owner_id: it is also the index of a user's lists (and of the FK).
+            models.UniqueConstraint("owner", Lower("name"), name="todo_lists_owner_name_ci"),
+            models.UniqueConstraint(
+                fields=["owner"], condition=models.Q(is_inbox=True), name="todo_lists_one_inbox"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
 
 
 class Priority(models.IntegerChoices):
@@ -36,6 +85,17 @@ class TodoQuerySet(models.QuerySet):
 
     def done(self):
         return self.filter(completed=True)
+
+    def in_position_order(self):
+        """Siblings in manual order (parent_id first: the index's order, see pagination.py)."""
+        return self.order_by("parent_id", "position", "id")
+
+    def bulk_create(self, objs, *args, **kwargs):
+        """Django's, with each todo that has no list filed first into its owner's Inbox."""
+        objs = list(objs)
+        for rank, todo in enumerate(objs):
+            todo.fill_place(rank)
+        return super().bulk_create(objs, *args, **kwargs)
 
     def newest_first(self):
         return self.order_by("-created_at", "-id")
@@ -67,6 +127,21 @@ class Todo(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # DO_NOTHING for Django: the database deletes a list's todos and a parent's subtasks itself
+    # (ON DELETE CASCADE, migration 0006), so that each delete is one statement.
+    list = models.ForeignKey(
+        TodoList, on_delete=models.DO_NOTHING, related_name="todos", db_index=False
+    )
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="subtasks",
+        db_index=False,
+    )
+    # Compared byte by byte (todos.positions): the "C" collation, not the database's locale.
+    position = models.TextField(db_collation="C")
 
     objects = TodoQuerySet.as_manager()
 
@@ -94,13 +169,41 @@ class Todo(models.Model):
             models.Index(
                 fields=["owner", "priority", "-created_at", "-id"], name="idx_todos_owner_priority"
             ),
+            # Earned at a million rows (docs/lists.md): a page in manual order is one range scan
+            # of it, however deep; a list's delete finds its todos through it.
+            models.Index(
+                fields=["list", "parent", "position", "id"], name="idx_todos_list_position"
+            ),
+            # A list's todos newest first (list=<id>, the default order): without it, a page
+            # sorts the whole list (34-77 ms for 100,000 todos; docs/lists.md).
+            models.Index(fields=["list", "-created_at", "-id"], name="idx_todos_list_created"),
+            # A parent's subtasks (complete them, delete them, parent=<id>).
+            models.Index(
+                fields=["parent"],
+                name="idx_todos_parent",
+                condition=models.Q(parent__isnull=False),
+            ),
         ]
 
     def __str__(self):
         return self.title
 
+    def save(self, *args, **kwargs):
+        if self._state.adding:
+            self.fill_place()
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("todos:edit", args=[self.pk])
+
+    def fill_place(self, rank=0):
+        """A todo made without a list goes into its owner's Inbox; without a position, first."""
+        from . import positions, selectors
+
+        if self.list_id is None:
+            self.list_id = selectors.inbox_id(self.owner_id)
+        if not self.position:
+            self.position = positions.newest(rank=rank)
 
     @property
     def is_overdue(self):

@@ -2,11 +2,12 @@
 todos.executor.cached) and run on the request's connection."""
 
 from django.contrib.auth import get_user_model
+from django.db.models import Count, Q, Subquery
 from rest_framework.authtoken.models import Token
 
 from . import executor
 from .executor import Param
-from .models import Todo
+from .models import Todo, TodoList
 
 # The field each list filter compares with.
 FILTERED_FIELDS = {
@@ -37,26 +38,47 @@ async def alist_todos(*, owner, filters, paginator):
     return await executor.run(list_statement(owner=owner, filters=filters, paginator=paginator))
 
 
+# The field a cursor's key is compared with, per order.
+KEY_FIELDS = {"newest": "created_at", "due": "due_date", "position": "position"}
+
+
 def list_statement(*, owner, filters, paginator):
     """The statement behind `alist_todos`, bound to its values."""
-    present = tuple(sorted(name for name, value in filters.items() if value is not None))
+    present = tuple(sorted(name for name in FILTERED_FIELDS if filters.get(name) is not None))
+    in_list = filters.get("list") is not None
+    parent = filters.get("parent")
+    parent_kind = None if parent is None else "none" if parent == "none" else "id"
 
     def build():
         todos = Todo.objects.for_owner(Param.of(Todo, "owner")).filtered(
             **{name: Param.of(Todo, name, FILTERED_FIELDS[name]) for name in present}
         )
+        if in_list:
+            # The list only if it is the owner's: another user's list id never has its todos
+            # read (and filtered out one by one) by this statement.
+            owned = TodoList.objects.filter(
+                pk=Param.of(TodoList, "list", "id"), owner=Param.of(TodoList, "owner")
+            ).order_by()
+            todos = todos.filter(list=Subquery(owned.values("pk")))
+        if parent_kind == "none":
+            todos = todos.filter(parent__isnull=True)
+        elif parent_kind == "id":
+            todos = todos.filter(parent=Param.of(Todo, "parent"))
         position = (
-            Param.of(Todo, "position_created_at", "created_at"),
-            Param.of(Todo, "position_pk", "id"),
+            Param.of(Todo, "cursor_key", KEY_FIELDS[paginator.order]),
+            Param.of(Todo, "cursor_pk", "id"),
         )
         return executor.select(paginator.page_queryset(todos, position))
 
-    statement = executor.cached(
-        ("todo", "list", present, paginator.direction, paginator.page_size), build
-    )
+    shape = ("todo", "list", present, in_list, parent_kind, paginator.shape, paginator.page_size)
+    statement = executor.cached(shape, build)
     values = {name: filters[name] for name in present}
+    if in_list:
+        values["list"] = filters["list"]
+    if parent_kind == "id":
+        values["parent"] = parent
     if paginator.position:
-        values["position_created_at"], values["position_pk"] = paginator.position
+        values["cursor_key"], values["cursor_pk"] = paginator.position
     return statement.bind(owner=owner.pk, **values)
 
 
@@ -70,3 +92,59 @@ async def auser_for_token(key):
     )
     users = await executor.run(statement.bind(key=key))
     return users[0] if users else None
+
+
+async def aget_todo_list(*, owner, pk):
+    """The owner's list with this id and its open count, or None."""
+    return await executor.on_django_connection(_lists(owner).filter(pk=pk).afirst())
+
+
+async def alist_todo_lists(*, owner):
+    """The owner's lists, Inbox first, then by name, each with its open count."""
+    return await executor.on_django_connection(_all(_lists(owner).in_order()))
+
+
+async def _all(queryset):
+    return [item async for item in queryset]
+
+
+def _lists(owner):
+    return TodoList.objects.for_owner(owner).annotate(
+        open_count=Count("todos", filter=Q(todos__completed=False))
+    )
+
+
+# owner id -> Inbox id. A user's Inbox is made with the user and can never be deleted, so an
+# answer never goes stale; bounded only to bound the memory.
+_inbox_ids = {}
+
+
+def _inbox_statement():
+    return executor.cached(
+        ("todo_list", "inbox"),
+        lambda: executor.select(
+            TodoList.objects.filter(owner=Param.of(TodoList, "owner"), is_inbox=True).order_by()
+        ),
+    )
+
+
+def _remember_inbox(owner_pk, found):
+    if len(_inbox_ids) > 100_000:
+        _inbox_ids.clear()
+    _inbox_ids[owner_pk] = found[0].pk
+    return found[0].pk
+
+
+def inbox_id(owner):
+    """The id of the owner's Inbox."""
+    pk = getattr(owner, "pk", owner)
+    if pk in _inbox_ids:
+        return _inbox_ids[pk]
+    return _remember_inbox(pk, executor.run_sync(_inbox_statement().bind(owner=pk)))
+
+
+async def ainbox_id(owner):
+    pk = getattr(owner, "pk", owner)
+    if pk in _inbox_ids:
+        return _inbox_ids[pk]
+    return _remember_inbox(pk, await executor.run(_inbox_statement().bind(owner=pk)))

@@ -5,44 +5,132 @@ run through todos.executor, on the API fast lane's pool when the request has one
 """
 
 import psycopg
+from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError
-from django.db.models import Case, F, When
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Q, When
 from django.utils import timezone
+from rest_framework.exceptions import ValidationError
 
-from . import executor
+from . import executor, positions, selectors
 from .executor import Param
-from .models import Todo
+from .models import INBOX, Todo, TodoList, TodoListNotFound, TodoNotFound
 
 EDITABLE_FIELDS = frozenset(("title", "description", "priority", "due_date", "completed"))
+NO_LIST = "No list with this id."
+NO_TODO = "No todo with this id."
 
 
-def _new_todo(owner, fields, now=None):
-    now = now or timezone.now()
-    todo = Todo(owner_id=_pk(owner), created_at=now, updated_at=now, **fields)
+def _new_todo(owner, fields, now, rank=0):
+    """`fields` may hold list_id (the Inbox when absent) and parent_id, already checked."""
+    todo = Todo(
+        owner_id=_pk(owner),
+        created_at=now,
+        updated_at=now,
+        position=positions.newest(now.timestamp(), rank),
+        **fields,
+    )
     if todo.completed:
         todo.completed_at = now
     return todo
 
 
+def _placed(fields):
+    return fields.get("list_id") is not None or fields.get("parent_id") is not None
+
+
 def create_todo(*, owner, **fields):
-    return executor.run_sync(executor.insert(_new_todo(owner, fields)))
+    """One new todo, first in its list (the Inbox unless `list_id` says otherwise), or first
+    among the subtasks of `parent_id`. Raises ValidationError naming a list or parent that is
+    not the owner's (or a parent that is a subtask itself)."""
+    inbox = selectors.inbox_id(owner)
+    if _placed(fields):
+        [todo] = _create_placed(owner, [fields], inbox, errors_by_item=False)
+        return todo
+    fields["list_id"] = inbox
+    return executor.run_sync(executor.insert(_new_todo(owner, fields, timezone.now())))
 
 
 async def acreate_todo(*, owner, **fields):
-    return await executor.run(executor.insert(_new_todo(owner, fields)))
+    if _placed(fields):
+        [todo] = await acreate_todos(owner=owner, items=[fields], errors_by_item=False)
+        return todo
+    fields["list_id"] = await selectors.ainbox_id(owner)
+    return await executor.run(executor.insert(_new_todo(owner, fields, timezone.now())))
 
 
-async def acreate_todos(*, owner, items):
-    """Insert many todos in one INSERT inside one transaction; returns them in input order."""
-    now = timezone.now()
-    todos = [_new_todo(owner, item, now) for item in items]
-    return await executor.on_django_connection(Todo.objects.abulk_create(todos))
+async def acreate_todos(*, owner, items, errors_by_item=True):
+    """Insert many todos in one INSERT inside one transaction; returns them in input order.
+    All or nothing: a list or parent that is not the owner's fails the whole batch, naming the
+    item."""
+    if not any(_placed(item) for item in items):
+        inbox = await selectors.ainbox_id(owner)
+        now = timezone.now()
+        todos = [
+            _new_todo(owner, {**item, "list_id": inbox}, now, rank)
+            for rank, item in enumerate(items)
+        ]
+        return await executor.on_django_connection(Todo.objects.abulk_create(todos))
+    inbox = await selectors.ainbox_id(owner)
+    create = sync_to_async(_create_placed)
+    return await executor.on_django_connection(create(owner, items, inbox, errors_by_item))
+
+
+def _create_placed(owner, items, inbox, errors_by_item):
+    owner_pk = _pk(owner)
+    with transaction.atomic():
+        items = [dict(item) for item in items]
+        errors = _place(owner_pk, items, inbox)
+        if errors:
+            raise ValidationError(errors if errors_by_item else errors[0])
+        now = timezone.now()
+        return Todo.objects.bulk_create(
+            [_new_todo(owner, item, now, rank) for rank, item in enumerate(items)]
+        )
+
+
+def _place(owner_pk, items, inbox):
+    """Check each item's list and parent and fill in its list (the parent's, else the Inbox);
+    the errors by item index. The parents stay locked until the transaction ends, so that none
+    becomes a subtask (a move) while it gets subtasks here."""
+    list_ids = {item["list_id"] for item in items if item.get("list_id") is not None}
+    parent_ids = {item["parent_id"] for item in items if item.get("parent_id") is not None}
+    lists = set(
+        TodoList.objects.filter(owner_id=owner_pk, pk__in=list_ids).values_list("pk", flat=True)
+    )
+    parents = {
+        todo.pk: todo
+        for todo in Todo.objects.filter(owner_id=owner_pk, pk__in=parent_ids)
+        .order_by("pk")
+        .select_for_update(no_key=True)
+    }
+    errors = {}
+    for index, item in enumerate(items):
+        problems = {}
+        list_id, parent_id = item.get("list_id"), item.get("parent_id")
+        if list_id is not None and list_id not in lists:
+            problems["list"] = [NO_LIST]
+        if parent_id is not None:
+            parent = parents.get(parent_id)
+            if parent is None:
+                problems["parent"] = [NO_TODO]
+            elif parent.parent_id is not None:
+                problems["parent"] = ["A subtask cannot have subtasks."]
+            elif list_id is not None and parent.list_id != list_id:
+                problems["parent"] = ["This todo is in another list."]
+            else:
+                item["list_id"] = parent.list_id
+        if item.get("list_id") is None:
+            item["list_id"] = inbox
+        if problems:
+            errors[index] = problems
+    return errors
 
 
 def _update(owner, pk, fields):
     """One UPDATE ... RETURNING for the owner's todo. Completing stamps completed_at (unless it
-    was done already), reopening clears it."""
+    was done already), reopening clears it. Completing a todo completes its open subtasks in the
+    same statement: only `completed` (and the stamps) change on them."""
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
         raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
@@ -50,30 +138,41 @@ def _update(owner, pk, fields):
 
     def build():
         now = Param.of(Todo, "now", "updated_at")
+        the_todo = Q(pk=Param.of(Todo, "pk", "id"))
         values = {name: Param.of(Todo, name) for name in fields}
         values["updated_at"] = now
+        todos = Todo.objects.for_owner(Param.of(Todo, "owner"))
         if completed is True:
             values["completed_at"] = Case(
                 When(completed=False, then=now), default=F("completed_at")
             )
-        elif completed is False:
+            for name in set(fields) - {"completed"}:  # the todo's own, not its subtasks'
+                values[name] = Case(
+                    When(the_todo, then=values[name]),
+                    default=F(name),
+                    output_field=Todo._meta.get_field(name),
+                )
+            subtasks = Q(parent=Param.of(Todo, "pk", "parent"), completed=False)
+            return executor.update_returning(todos.filter(the_todo | subtasks), values)
+        if completed is False:
             values["completed_at"] = None
-        todos = Todo.objects.for_owner(Param.of(Todo, "owner")).filter(
-            pk=Param.of(Todo, "pk", "id")
-        )
-        return executor.update_returning(todos, values)
+        return executor.update_returning(todos.filter(the_todo), values)
 
     statement = executor.cached(("todo", "update", tuple(sorted(fields)), completed), build)
     return statement.bind(owner=_pk(owner), pk=pk, now=timezone.now(), **fields)
 
 
+def _the_todo(rows, pk):
+    return next((todo for todo in rows if todo.pk == pk), None)
+
+
 def update_todo(*, owner, pk, **fields):
     """The updated todo, or None when the owner has no todo with this id."""
-    return next(iter(executor.run_sync(_update(owner, pk, fields))), None)
+    return _the_todo(executor.run_sync(_update(owner, pk, fields)), pk)
 
 
 async def aupdate_todo(*, owner, pk, **fields):
-    return next(iter(await executor.run(_update(owner, pk, fields))), None)
+    return _the_todo(await executor.run(_update(owner, pk, fields)), pk)
 
 
 def _delete(owner, pk):
@@ -87,7 +186,8 @@ def _delete(owner, pk):
 
 
 def delete_todo(*, owner, pk):
-    """Delete one of the owner's todos; False when there was none."""
+    """Delete one of the owner's todos, and with it its subtasks (the database's cascade);
+    False when there was none."""
     return executor.run_sync(_delete(owner, pk)) > 0
 
 
@@ -102,6 +202,8 @@ def _pk(user_or_pk):
 def set_completed(*, todos, completed):
     """Mark a queryset of todos done or not done in one UPDATE; returns how many changed."""
     now = timezone.now()
+    if completed:  # and their open subtasks, as a PATCH does
+        todos = Todo.objects.filter(Q(pk__in=todos.values("pk")) | Q(parent__in=todos.values("pk")))
     return todos.exclude(completed=completed).update(
         completed=completed,
         completed_at=now if completed else None,
@@ -125,3 +227,176 @@ def refers_to_a_deleted_user(exc):
         return False
     user = get_user_model()._meta
     return (error.diag.constraint_name or "").endswith(f"_fk_{user.db_table}_{user.pk.column}")
+
+
+def create_inbox(*, owner):
+    """The user's Inbox, made once with the user (todos.signals); the migration made the ones of
+    users who existed before lists."""
+    return TodoList.objects.create(owner_id=_pk(owner), name=INBOX, is_inbox=True)
+
+
+def _move(owner, pk, list_id, parent_id, position):
+    """One UPDATE of the moved todo and its subtasks: they go to its list; only the todo itself
+    gets its parent and position."""
+
+    def build():
+        the_todo = Q(pk=Param.of(Todo, "pk", "id"))
+        values = {
+            "list": Param.of(Todo, "list"),
+            "parent": Case(
+                When(the_todo, then=Param.of(Todo, "parent")),
+                default=F("parent"),
+                output_field=Todo._meta.get_field("parent"),
+            ),
+            "position": Case(
+                When(the_todo, then=Param.of(Todo, "position")), default=F("position")
+            ),
+            "updated_at": Param.of(Todo, "now", "updated_at"),
+        }
+        todos = Todo.objects.for_owner(Param.of(Todo, "owner")).filter(
+            the_todo | Q(parent=Param.of(Todo, "pk", "parent"))
+        )
+        return executor.update_returning(todos, values)
+
+    statement = executor.cached(("todo", "move"), build)
+    return statement.bind(
+        owner=_pk(owner),
+        pk=pk,
+        list=list_id,
+        parent=parent_id,
+        position=position,
+        now=timezone.now(),
+    )
+
+
+def move_todo(*, owner, pk, after=None, parent=None, **target):
+    """Put the owner's todo after the sibling `after` (None: first) among the subtasks of
+    `parent` (None: at the top) of `target["list"]` (default: its list, or the parent's); its
+    subtasks go with it. Writes the moved rows only. Raises TodoNotFound, or ValidationError
+    naming the field that does not fit."""
+    owner_pk = _pk(owner)
+    with transaction.atomic():
+        # Locked in id order (no deadlock between two moves of the same two todos): a parent
+        # cannot itself move under another todo while it gets a subtask here.
+        locked = {
+            todo.pk: todo
+            for todo in Todo.objects.filter(owner_id=owner_pk, pk__in=[pk, parent])
+            .order_by("pk")
+            .select_for_update()
+        }
+        todo = locked.get(pk)
+        if todo is None:
+            raise TodoNotFound()
+        list_id = target.get("list")
+        errors = {}
+        if (
+            list_id is not None
+            and not TodoList.objects.filter(owner_id=owner_pk, pk=list_id).exists()
+        ):
+            errors["list"] = [NO_LIST]
+        if parent is not None:
+            parent_todo = locked.get(parent)
+            if parent_todo is None or parent == pk:
+                errors["parent"] = [
+                    NO_TODO if parent_todo is None else "A todo cannot be its own parent."
+                ]
+            elif parent_todo.parent_id is not None:
+                errors["parent"] = ["A subtask cannot have subtasks."]
+            elif list_id is not None and parent_todo.list_id != list_id:
+                errors["parent"] = ["This todo is in another list."]
+            elif Todo.objects.filter(parent_id=pk).exists():
+                errors["parent"] = ["A todo with subtasks cannot become a subtask."]
+            else:
+                list_id = parent_todo.list_id
+        if list_id is None:
+            list_id = todo.list_id
+        siblings = Todo.objects.filter(list_id=list_id).exclude(pk=pk)
+        if parent is None:
+            siblings = siblings.filter(parent__isnull=True)
+        else:
+            siblings = siblings.filter(parent_id=parent)
+        before = None
+        if after is not None:
+            before = siblings.filter(owner_id=owner_pk, pk=after).first()
+            if before is None:
+                errors["after"] = ["No todo with this id in the place moved to."]
+        if errors:
+            raise ValidationError(errors)
+        position = _position_after(siblings.in_position_order(), before)
+        if not positions.is_valid(position):
+            raise ValidationError(
+                {"after": ["Too many moves into this place: move a neighbour first."]}
+            )
+        return _the_todo(executor.run_sync(_move(owner, pk, list_id, parent, position)), pk)
+
+
+def _position_after(siblings, before):
+    """A new position after `before` (None: first) and before the sibling that follows it."""
+    if before is None:
+        first = siblings.first()
+        return positions.between(None, first.position if first else None)
+    following = siblings.filter(
+        Q(position__gt=before.position) | Q(position=before.position, pk__gt=before.pk),
+        position__gte=before.position,
+    ).first()
+    upper = following.position if following else None
+    if upper is not None and upper <= before.position:
+        upper = None  # the two share a position (a chance of one in millions): after both
+    return positions.between(before.position, upper)
+
+
+async def amove_todo(*, owner, pk, **place):
+    move = sync_to_async(move_todo)
+    return await executor.on_django_connection(move(owner=owner, pk=pk, **place))
+
+
+DUPLICATE_NAME = "You already have a list with this name."
+
+
+def _named(owner_pk, name, pk=None):
+    taken = TodoList.objects.filter(owner_id=owner_pk, name__iexact=name).exclude(pk=pk)
+    if taken.exists():
+        raise ValidationError({"name": [DUPLICATE_NAME]})
+
+
+def create_list(*, owner, name):
+    owner_pk = _pk(owner)
+    _named(owner_pk, name)
+    try:
+        with transaction.atomic():
+            return TodoList.objects.create(owner_id=owner_pk, name=name)
+    except IntegrityError:  # the same name, created meanwhile
+        raise ValidationError({"name": [DUPLICATE_NAME]}) from None
+
+
+def rename_list(*, owner, pk, name):
+    owner_pk = _pk(owner)
+    _named(owner_pk, name, pk)
+    try:
+        with transaction.atomic():
+            changed = TodoList.objects.filter(owner_id=owner_pk, pk=pk).update(
+                name=name, updated_at=timezone.now()
+            )
+    except IntegrityError:
+        raise ValidationError({"name": [DUPLICATE_NAME]}) from None
+    if not changed:
+        raise TodoListNotFound()
+
+
+class InboxNotDeletable(Exception):
+    pass
+
+
+def delete_list(*, owner, pk):
+    """Delete one of the owner's lists and its todos (the database's cascade). The Inbox cannot
+    be deleted: InboxNotDeletable."""
+    deleted, _ = TodoList.objects.filter(owner_id=_pk(owner), pk=pk, is_inbox=False).delete()
+    if not deleted:
+        if TodoList.objects.filter(owner_id=_pk(owner), pk=pk).exists():
+            raise InboxNotDeletable()
+        raise TodoListNotFound()
+
+
+acreate_list = sync_to_async(create_list)
+arename_list = sync_to_async(rename_list)
+adelete_list = sync_to_async(delete_list)

@@ -72,3 +72,57 @@
     setTimeout(refresh, every);
   }
 })();
+
+// Drag and drop in a list's manual order (siblings among siblings): a drop posts what the Up and
+// Down buttons post, to the same move (services.move_todo), then shows the order the server
+// now holds. Keyboard users have the buttons.
+(function () {
+  "use strict";
+  var list = document.getElementById("manual-list");
+  if (!list) return;
+  var dragged = null;
+
+  function moveForm(item) {
+    return item.querySelector(".move form");
+  }
+
+  list.querySelectorAll(".manual-item").forEach(function (item) {
+    item.draggable = true;
+    item.addEventListener("dragstart", function (event) {
+      event.stopPropagation();
+      dragged = item;
+      event.dataTransfer.effectAllowed = "move";
+      event.dataTransfer.setData("text/plain", item.dataset.id);
+    });
+    item.addEventListener("dragover", function (event) {
+      if (dragged && dragged !== item && dragged.parentNode === item.parentNode) {
+        event.preventDefault();
+      }
+    });
+    item.addEventListener("drop", function (event) {
+      if (!dragged || dragged === item || dragged.parentNode !== item.parentNode) return;
+      event.preventDefault();
+      event.stopPropagation();
+      var siblings = Array.prototype.slice.call(item.parentNode.children);
+      var to = siblings.indexOf(item);
+      var after;
+      if (siblings.indexOf(dragged) < to) {
+        after = item.dataset.id; // dragged down onto it: after it
+      } else {
+        var before = siblings[to - 1]; // dragged up onto it: before it
+        after = before ? before.dataset.id : "";
+      }
+      var form = moveForm(dragged);
+      var body = new FormData();
+      body.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
+      body.append("after", after);
+      if (item.parentNode.dataset.parent) body.append("parent", item.parentNode.dataset.parent);
+      body.append("next", window.location.pathname);
+      fetch(form.action, { method: "POST", body: body, credentials: "same-origin" }).then(
+        function () {
+          window.location.reload();
+        }
+      );
+    });
+  });
+})();

@@ -9,15 +9,24 @@ The DRF views (todos.api.views) and the fast lane (todos.api.fastlane) both answ
 
 from rest_framework import exceptions
 
-from .. import selectors, services
-from ..models import TodoNotFound
+from .. import executor, selectors, services
+from ..models import TodoListNotFound, TodoNotFound
 from . import schema
 from .answers import Answer
 from .etag import etag_for, if_match, still_current
 from .idempotency import idempotent
 from .pagination import TodoCursorPagination
 from .parsers import JSONParser
-from .serializers import TodoBulkSerializer, TodoFilterSerializer, TodoSerializer, todo_data
+from .serializers import (
+    MOVE_HINT,
+    MoveSerializer,
+    TodoBulkSerializer,
+    TodoFilterSerializer,
+    TodoListSerializer,
+    TodoSerializer,
+    list_data,
+    todo_data,
+)
 from .throttling import athrottle_writes
 
 # The one parser of request bodies: the views parse with it, and the lane takes only bodies of
@@ -66,7 +75,7 @@ def _one_todo(todo, status=200, **headers):
 
 async def list_todos(call):
     filters = TodoFilterSerializer.from_query(call.request.GET)
-    paginator = TodoCursorPagination(call.request)
+    paginator = TodoCursorPagination(call.request, filters["order"])
     fetched = await selectors.alist_todos(owner=call.user, filters=filters, paginator=paginator)
     return Answer(200, paginator.page(fetched, _todos_data))
 
@@ -98,6 +107,16 @@ async def get_todo(call):
 
 async def _update_todo(call, *, partial):
     fields = _validated(TodoSerializer(data=call.data, partial=partial))
+    place = {name: fields.pop(name) for name in ("list_id", "parent_id") if name in fields}
+    if place:  # sent back as read (ignored), or a change that only a move makes
+        current = await selectors.aget_todo(owner=call.user, pk=call.pk)
+        if current is None:
+            raise TodoNotFound()
+        moved = [name for name, value in place.items() if getattr(current, name) != value]
+        if moved:
+            raise exceptions.ValidationError(
+                {name.removesuffix("_id"): [MOVE_HINT] for name in moved}
+            )
     todo = await services.aupdate_todo(owner=call.user, pk=call.pk, **fields)
     if todo is None:
         raise TodoNotFound()
@@ -121,6 +140,59 @@ async def delete_todo(call):
     return Answer(204)
 
 
+async def move_todo(call):
+    place = _validated(MoveSerializer(data=call.data))
+    todo = await services.amove_todo(owner=call.user, pk=call.pk, **place)
+    return _one_todo(todo)
+
+
+class InboxNotDeletable(exceptions.APIException):
+    status_code = 409
+    default_detail = "The Inbox cannot be deleted (it can be renamed)."
+    default_code = "inbox"
+
+
+async def list_lists(call):
+    return Answer(
+        200, [list_data(each) for each in await selectors.alist_todo_lists(owner=call.user)]
+    )
+
+
+async def _one_list(call, pk, status=200, **headers):
+    todo_list = await selectors.aget_todo_list(owner=call.user, pk=pk)
+    if todo_list is None:
+        raise TodoListNotFound()
+    return Answer(status, list_data(todo_list), headers)
+
+
+async def create_list(call):
+    fields = _validated(TodoListSerializer(data=call.data))
+    created = await executor.on_django_connection(services.acreate_list(owner=call.user, **fields))
+    location = call.request.build_absolute_uri(f"/api/lists/{created.pk}")
+    return await _one_list(call, created.pk, 201, Location=location)
+
+
+async def get_list(call):
+    return await _one_list(call, call.pk)
+
+
+async def update_list(call):
+    fields = _validated(TodoListSerializer(data=call.data, partial=True))
+    if fields:
+        await executor.on_django_connection(
+            services.arename_list(owner=call.user, pk=call.pk, **fields)
+        )
+    return await _one_list(call, call.pk)
+
+
+async def delete_list(call):
+    try:
+        await executor.on_django_connection(services.adelete_list(owner=call.user, pk=call.pk))
+    except services.InboxNotDeletable:
+        raise InboxNotDeletable() from None
+    return Answer(204)
+
+
 TODO_LIST = Endpoint(
     "todo-list",
     get=Operation(list_todos, schema=schema.list_todos),
@@ -136,4 +208,19 @@ TODO_DETAIL = Endpoint(
     put=Operation(replace_todo, schema=schema.replace_todo, writes=True),
     patch=Operation(update_todo, schema=schema.update_todo, writes=True),
     delete=Operation(delete_todo, schema=schema.delete_todo, writes=True),
+)
+TODO_MOVE = Endpoint(
+    "todo-move",
+    post=Operation(move_todo, schema=schema.move_todo, writes=True),
+)
+LISTS = Endpoint(
+    "list-list",
+    get=Operation(list_lists, schema=schema.list_lists),
+    post=Operation(create_list, schema=schema.create_list, writes=True),
+)
+LIST_DETAIL = Endpoint(
+    "list-detail",
+    get=Operation(get_list, schema=schema.get_list),
+    patch=Operation(update_list, schema=schema.update_list, writes=True),
+    delete=Operation(delete_list, schema=schema.delete_list, writes=True),
 )

@@ -8,7 +8,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from ..pool_status import COUNTERS
-from .serializers import TodoSerializer
+from .serializers import (
+    MAX_ID,
+    MoveSerializer,
+    TodoListSerializer,
+    TodoSerializer,
+)
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 FIELD_ERRORS = {"$ref": "#/components/schemas/FieldErrors"}
@@ -54,10 +59,17 @@ TITLE_IN = {
     "description": "1-200 characters after surrounding whitespace is trimmed.",
 }
 
+NAME_IN = {
+    "type": "string",
+    "pattern": rf"^{_SPACE}*{_TEXT}([\s\S]{{0,98}}{_TEXT})?{_SPACE}*$",
+    "description": "1-100 characters after surrounding whitespace is trimmed; unique among your "
+    "lists, ignoring case.",
+}
+
 
 # A todo as read can be sent back: its read-only fields are accepted and ignored; any other
 # field that is not the todo's is a 400 naming it.
-READ_ONLY_FIELDS = ("id", "completed_at", "created_at", "updated_at")
+READ_ONLY_FIELDS = ("id", "completed_at", "created_at", "updated_at", "position")
 SENT_BACK = {
     "description": "Read-only: accepted and ignored, so that a todo as read can be sent back."
 }
@@ -74,6 +86,10 @@ def add_components(result, generator, request, public):
         schemas[name]["properties"]["title"] = TITLE_IN
         schemas[name]["properties"].update(dict.fromkeys(READ_ONLY_FIELDS, SENT_BACK))
         schemas[name]["additionalProperties"] = False
+    for name in ("TodoListRequest", "PatchedTodoListRequest", "MoveRequest"):
+        schemas[name]["additionalProperties"] = False
+    for name in ("TodoListRequest", "PatchedTodoListRequest"):
+        schemas[name]["properties"]["name"] = NAME_IN
     schemas["LoginRequest"]["properties"]["username"] = {"type": "string", "pattern": _TEXT}
     for operations in result["paths"].values():
         for operation in operations.values():
@@ -124,6 +140,9 @@ WRITE_RETRY_HEADERS = [
     _header("Retry-After", RETRY_AFTER, [429, 503], OpenApiTypes.INT, required=True)
 ]
 NOT_FOUND = _error("No todo with this id for you (another user's todo does not exist for you).")
+LIST_NOT_FOUND = _error(
+    "No list with this id for you (another user's list does not exist for you)."
+)
 PRECONDITION_FAILED = _error("`If-Match` did not match: the todo changed since you read it.")
 
 TODO_ID = OpenApiParameter(
@@ -159,7 +178,22 @@ REPLAYED = _header(
 )
 IDEMPOTENCY_KEY_REUSED = _error("This Idempotency-Key was used with a different request.")
 
+ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+LIST_ID = OpenApiParameter("id", ID_SCHEMA, OpenApiParameter.PATH, description="The list's id.")
+
 LIST_FILTERS = [
+    OpenApiParameter("list", ID_SCHEMA, description="Only the todos of this list of yours."),
+    OpenApiParameter(
+        "parent",
+        {"oneOf": [ID_SCHEMA, {"type": "string", "enum": ["none"]}]},
+        description="Only the subtasks of this todo, or (`none`) only todos that are no subtask.",
+    ),
+    OpenApiParameter(
+        "order",
+        {"type": "string", "enum": ["newest", "due", "position"], "default": "newest"},
+        description="`newest` first, by `due` date (undated last), or in manual order "
+        "(`position`: needs `list` and `parent`).",
+    ),
     OpenApiParameter("completed", bool, description="Only done (`true`) or open (`false`) todos."),
     OpenApiParameter("priority", str, enum=["low", "medium", "high"]),
     OpenApiParameter("due_before", OpenApiTypes.DATE, description="Due strictly before this date."),
@@ -277,11 +311,15 @@ revoke_token = dict(
 
 list_todos = dict(
     operation_id="todo_list",
-    summary="Your todos, newest first",
+    summary="Your todos, newest first (or by due date, or in manual order)",
     parameters=[*LIST_FILTERS, *RETRY_HEADERS],
     responses={
         200: TodoPage,
-        400: _bad_request(FIELD_ERRORS, "A bad filter, `page_size` or `cursor`."),
+        400: _bad_request(
+            FIELD_ERRORS,
+            "A bad filter, `page_size` or `cursor` (a cursor of another order included), or "
+            "order=position without `list` and `parent`.",
+        ),
         **COMMON,
     },
 )
@@ -289,6 +327,8 @@ list_todos = dict(
 create_todo = dict(
     operation_id="todo_create",
     summary="Create a todo",
+    description="First in its list (your Inbox unless `list` says otherwise), or first among "
+    "the subtasks of `parent` (a todo of yours that is no subtask, in the same list).",
     request=TodoSerializer,
     parameters=[
         IDEMPOTENCY_KEY,
@@ -299,7 +339,9 @@ create_todo = dict(
     ],
     responses={
         201: TodoSerializer,
-        400: _bad_request(FIELD_ERRORS, "Malformed JSON, or invalid fields."),
+        400: _bad_request(
+            FIELD_ERRORS, "Malformed JSON, invalid fields, or a list or parent not yours."
+        ),
         422: IDEMPOTENCY_KEY_REUSED,
         **WRITES,
     },
@@ -342,7 +384,9 @@ get_todo = dict(
 replace_todo = dict(
     operation_id="todo_update",
     summary="Replace a todo",
-    description="Omitted fields go back to their defaults.",
+    description="Omitted fields go back to their defaults. `list` and `parent` change only by "
+    "a move: sent as they are, they are ignored; changed, 400. Completing a todo completes its "
+    "open subtasks.",
     request=TodoSerializer,
     parameters=[TODO_ID, IF_MATCH, ETAG, *WRITE_RETRY_HEADERS],
     responses={
@@ -355,16 +399,92 @@ replace_todo = dict(
 )
 
 update_todo = dict(replace_todo, operation_id="todo_partial_update", summary="Change some fields")
-update_todo["description"] = "Only the given fields change."
+update_todo["description"] = (
+    "Only the given fields change. `list` and `parent` change only by a move: sent as they "
+    "are, they are ignored; changed, 400. Completing a todo completes its open subtasks."
+)
 
 delete_todo = dict(
     operation_id="todo_destroy",
-    summary="Delete a todo",
+    summary="Delete a todo (and its subtasks)",
     parameters=[TODO_ID, IF_MATCH, *WRITE_RETRY_HEADERS],
     responses={
         204: None,
         404: NOT_FOUND,
         412: PRECONDITION_FAILED,
+        **{code: WRITES[code] for code in (401, 403, 429, 503)},
+    },
+)
+
+move_todo = dict(
+    operation_id="todo_move",
+    summary="Move a todo",
+    description="Put it after the sibling `after` (default: first) among the subtasks of "
+    "`parent` (default: at the top) of `list` (default: its list, or the parent's); its "
+    "subtasks go with it. Only the moved todos are written.",
+    request=MoveSerializer,
+    parameters=[TODO_ID, ETAG, *WRITE_RETRY_HEADERS],
+    responses={
+        200: TodoSerializer,
+        400: _bad_request(
+            FIELD_ERRORS,
+            "Malformed JSON, or a list, parent or `after` that is not yours or does not fit.",
+        ),
+        404: NOT_FOUND,
+        **WRITES,
+    },
+)
+
+list_lists = dict(
+    operation_id="lists_list",
+    summary="Your lists, Inbox first, then by name",
+    parameters=RETRY_HEADERS,
+    responses={200: TodoListSerializer(many=True), **COMMON},
+)
+
+create_list = dict(
+    operation_id="lists_create",
+    summary="Create a list",
+    request=TodoListSerializer,
+    parameters=[
+        _header("Location", "The new list's URL.", [201], required=True),
+        *WRITE_RETRY_HEADERS,
+    ],
+    responses={
+        201: TodoListSerializer,
+        400: _bad_request(FIELD_ERRORS, "Malformed JSON, an invalid name, or one you use."),
+        **WRITES,
+    },
+)
+
+get_list = dict(
+    operation_id="lists_retrieve",
+    summary="One list",
+    parameters=[LIST_ID, *RETRY_HEADERS],
+    responses={200: TodoListSerializer, 404: LIST_NOT_FOUND, **COMMON},
+)
+
+update_list = dict(
+    operation_id="lists_partial_update",
+    summary="Rename a list",
+    request=TodoListSerializer,
+    parameters=[LIST_ID, *WRITE_RETRY_HEADERS],
+    responses={
+        200: TodoListSerializer,
+        400: _bad_request(FIELD_ERRORS, "Malformed JSON, an invalid name, or one you use."),
+        404: LIST_NOT_FOUND,
+        **WRITES,
+    },
+)
+
+delete_list = dict(
+    operation_id="lists_destroy",
+    summary="Delete a list and its todos",
+    parameters=[LIST_ID, *WRITE_RETRY_HEADERS],
+    responses={
+        204: None,
+        404: LIST_NOT_FOUND,
+        409: _error("The Inbox cannot be deleted."),
         **{code: WRITES[code] for code in (401, 403, 429, 503)},
     },
 )

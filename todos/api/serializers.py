@@ -8,6 +8,8 @@ from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from ..models import Priority
 
+MAX_ID = 2**63 - 1
+
 
 class PriorityField(serializers.ChoiceField):
     """Priority by name ("low", "medium", "high") in JSON; a small integer in the database."""
@@ -55,6 +57,11 @@ class JSONStringField(serializers.CharField):
 
 
 UNKNOWN_FIELD = "Unknown field."
+MOVE_HINT = "Set on create; change it with POST /api/todo/<id>/move."
+
+
+def id_field(**kwargs):
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
 class TodoSerializer(serializers.Serializer):
@@ -70,6 +77,11 @@ class TodoSerializer(serializers.Serializer):
     completed_at = serializers.DateTimeField(read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
+    list = id_field(source="list_id", required=False, help_text="Default: your Inbox.")
+    parent = id_field(source="parent_id", required=False, allow_null=True)
+    position = serializers.CharField(
+        read_only=True, help_text="Opaque: siblings sorted by it (byte order) are their order."
+    )
 
     def to_internal_value(self, data):
         """DRF's, but a field this serializer does not know is an error naming it (a typo must
@@ -98,6 +110,48 @@ class TodoSerializer(serializers.Serializer):
             super().run_validators(value)
 
 
+class MoveSerializer(serializers.Serializer):
+    list = id_field(required=False, help_text="Default: the list the todo is in.")
+    parent = id_field(required=False, allow_null=True, default=None, help_text="Default: none.")
+    after = id_field(
+        required=False, allow_null=True, default=None, help_text="Default: none (first)."
+    )
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = {name: [UNKNOWN_FIELD] for name in data if name not in self.fields}
+            if unknown:
+                raise serializers.ValidationError(unknown)
+        return super().to_internal_value(data)
+
+
+class TodoListSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = JSONStringField(max_length=100)
+    is_inbox = serializers.BooleanField(read_only=True)
+    open_count = serializers.IntegerField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = {name: [UNKNOWN_FIELD] for name in data if name not in self.fields}
+            if unknown:
+                raise serializers.ValidationError(unknown)
+        return super().to_internal_value(data)
+
+
+def list_data(todo_list):
+    return {
+        "id": todo_list.id,
+        "name": todo_list.name,
+        "is_inbox": todo_list.is_inbox,
+        "open_count": todo_list.open_count,
+        "created_at": _iso_utc(todo_list.created_at),
+        "updated_at": _iso_utc(todo_list.updated_at),
+    }
+
+
 PRIORITY_NAMES = {priority.value: priority.label for priority in Priority}
 
 
@@ -114,6 +168,9 @@ def todo_data(todo):
         "completed_at": _iso_utc(todo.completed_at),
         "created_at": _iso_utc(todo.created_at),
         "updated_at": _iso_utc(todo.updated_at),
+        "list": todo.list_id,
+        "parent": todo.parent_id,
+        "position": todo.position,
     }
 
 
@@ -131,12 +188,34 @@ class TodoBulkSerializer(serializers.ListSerializer):
         super().__init__(*args, allow_empty=False, max_length=1000, **kwargs)
 
 
+ORDERS = ("newest", "due", "position")
+
+
 class TodoFilterSerializer(serializers.Serializer):
     # Not allow_null: that would read "null", "NULL" and "" as "any" instead of a 400.
     completed = serializers.BooleanField(required=False, default=None)
     priority = PriorityField(required=False, allow_null=True, default=None)
     due_before = serializers.DateField(required=False, allow_null=True, default=None)
     due_after = serializers.DateField(required=False, allow_null=True, default=None)
+    list = id_field(required=False, default=None)
+    parent = serializers.CharField(required=False, default=None)
+    order = serializers.ChoiceField(ORDERS, required=False, default="newest")
+
+    def validate_parent(self, value):
+        if value is None or value == "none":
+            return value
+        if not (value.isascii() and value.isdigit() and len(value) <= 19) or not (
+            1 <= int(value) <= MAX_ID
+        ):
+            raise serializers.ValidationError("A todo id, or none.")
+        return int(value)
+
+    def validate(self, data):
+        if data["order"] == "position" and (data["list"] is None or data["parent"] is None):
+            raise serializers.ValidationError(
+                {"order": ["order=position needs the list and parent filters."]}
+            )
+        return data
 
     @classmethod
     def from_query(cls, query_params):

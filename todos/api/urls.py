@@ -6,7 +6,8 @@ from .errors import not_found
 
 
 class TodoIdConverter:
-    """A todo id that fits PostgreSQL's bigint; anything else matches no route (JSON 404)."""
+    """A todo or list id that fits PostgreSQL's bigint; anything else matches no route (JSON
+    404)."""
 
     regex = "[0-9]{1,19}"
 
@@ -28,6 +29,9 @@ urlpatterns = [
     path("todo", views.TodoListView.as_view(), name="todo-list"),
     path("todo/bulk", views.TodoBulkView.as_view(), name="todo-bulk"),
     path("todo/<todo_id:pk>", views.TodoDetailView.as_view(), name="todo-detail"),
+    path("todo/<todo_id:pk>/move", views.TodoMoveView.as_view(), name="todo-move"),
+    path("lists", views.ListListView.as_view(), name="list-list"),
+    path("lists/<todo_id:pk>", views.ListDetailView.as_view(), name="list-detail"),
     path("debug/pool-status", views.PoolStatusView.as_view(), name="pool-status"),
     path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", DocsView.as_view(url_name="api:schema"), name="docs"),

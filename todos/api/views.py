@@ -144,6 +144,9 @@ def endpoint_view(endpoint):
 TodoListView = endpoint_view(operations.TODO_LIST)
 TodoBulkView = endpoint_view(operations.TODO_BULK)
 TodoDetailView = endpoint_view(operations.TODO_DETAIL)
+TodoMoveView = endpoint_view(operations.TODO_MOVE)
+ListListView = endpoint_view(operations.LISTS)
+ListDetailView = endpoint_view(operations.LIST_DETAIL)
 
 
 class PoolStatusView(APIView):

@@ -17,19 +17,19 @@ from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
-from .. import services
+from .. import selectors, services
 from ..api.pagination import TodoCursorPagination
 from ..api.serializers import TodoFilterSerializer
 from ..models import Priority, Todo, TodoNotFound
 from .forms import SignupForm, TodoEditForm, TodoForm
 
-FILTER_NAMES = tuple(TodoFilterSerializer().fields)
 FILTER_LABELS = {
     "completed": "Status",
     "priority": "Priority",
     "due_before": "Due before",
     "due_after": "Due after",
 }
+FILTER_NAMES = tuple(FILTER_LABELS)  # the page's; the API's list, parent and order aside
 
 
 @login_required
@@ -56,6 +56,7 @@ def todo_list(request):
         "previous_url": _relative(page["previous"]),
         "back_to": request.get_full_path(),
         "overdue_before": timezone.localdate().isoformat(),
+        "inbox_id": selectors.inbox_id(request.user),
     }
     return render(request, "todos/list.html", context, status=400 if errors else 200)
 
@@ -64,8 +65,19 @@ def todo_list(request):
 def todo_create(request):
     form = TodoForm(request.POST or None)
     if form.is_valid():
+        # The list page's forms name a list, or a parent for a subtask.
+        place = {
+            f"{name}_id": int(value)
+            for name in ("list", "parent")
+            if (value := request.POST.get(name, "")).isascii()
+            and value.isdigit()
+            and len(value) <= 18
+        }
         try:
-            todo = services.create_todo(owner=request.user, **form.cleaned_data)
+            todo = services.create_todo(owner=request.user, **form.cleaned_data, **place)
+        except ValidationError as error:
+            messages.error(request, " ".join(str(m) for ms in error.detail.values() for m in ms))
+            return _back(request)
         except IntegrityError as error:
             if not services.refers_to_a_deleted_user(error):
                 raise
@@ -134,10 +146,14 @@ def _list_filters(request):
     given = {name: request.GET[name] for name in FILTER_NAMES if request.GET.get(name, "").strip()}
     filters = TodoFilterSerializer(data=given)
     if filters.is_valid():
-        return filters.validated_data, {}
+        return _page_filters(filters.validated_data), {}
     valid = TodoFilterSerializer(data={k: v for k, v in given.items() if k not in filters.errors})
     valid.is_valid()
-    return valid.validated_data, _messages_of(filters.errors)
+    return _page_filters(valid.validated_data), _messages_of(filters.errors)
+
+
+def _page_filters(validated):
+    return {name: validated.get(name) for name in FILTER_NAMES}
 
 
 def _messages_of(detail):

@@ -18,7 +18,7 @@ from conftest import make_user
 from todos import api_pool, executor, selectors, services
 from todos.api.pagination import NEXT, PREVIOUS, TodoCursorPagination
 from todos.executor import Param
-from todos.models import IdempotencyKey, Priority, Todo
+from todos.models import IdempotencyKey, Priority, Todo, TodoList
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,15 +61,38 @@ def fields_of(instance):
 class Paging(TodoCursorPagination):
     """A page as a cursor would give it, without a request."""
 
-    def __init__(self, page_size, direction=None, position=None):
-        self.page_size = page_size
-        self.cursor = (direction, *position) if direction else None
+    def __init__(self, page_size, direction=None, position=None, order="newest"):
+        self.page_size, self.order = page_size, order
+        self.cursor = (direction, order, *position) if direction else None
 
 
-def orm_page(owner, filters, paging):
+def orm_page(owner, filters, places, paging):
     """The same page's query with plain values, evaluated by the ORM."""
     todos = Todo.objects.for_owner(owner).filtered(**filters)
+    if places.get("list") is not None:
+        todos = todos.filter(list=places["list"])
+    if places.get("parent") == "none":
+        todos = todos.filter(parent__isnull=True)
+    elif places.get("parent") is not None:
+        todos = todos.filter(parent=places["parent"])
     return list(paging.page_queryset(todos, paging.position))
+
+
+CURSOR_KEYS = {
+    "newest": lambda todo: todo.created_at,
+    "due": lambda todo: todo.due_date,
+    "position": lambda todo: todo.position,
+}
+
+
+def pagings(order, middle, undated):
+    """A first page, and the pages after and before a todo in the middle (and for order=due,
+    around an undated one)."""
+    found = [Paging(5, order=order)]
+    for todo in (middle, undated) if order == "due" else (middle,):
+        position = (CURSOR_KEYS[order](todo), todo.pk)
+        found += [Paging(3, NEXT, position, order), Paging(3, PREVIOUS, position, order)]
+    return found
 
 
 @pytest.fixture
@@ -85,6 +108,13 @@ def owner():
             due_date=dt.date(2027, 1, 1) + dt.timedelta(days=7 * (i % 10)) if i % 4 else None,
             created_at=start + dt.timedelta(minutes=i // 2),  # pairs share a created_at
         )
+    work = TodoList.objects.create(owner=user, name="Work")
+    parents = list(Todo.objects.for_owner(user).newest_first()[:2])
+    for i in range(6):
+        Todo.objects.create(
+            owner=user, title=f"subtask {i}", parent=parents[i % 2], list_id=parents[i % 2].list_id
+        )
+    Todo.objects.filter(title__in=["todo 3", "todo 7", "todo 11"]).update(list=work)
     make_user("someone-else")
     return user
 
@@ -111,21 +141,33 @@ def test_every_statement_shape_reads_what_the_orm_reads(door, owner, fresh_state
     assert door(lambda: selectors.aget_todo(owner=owner, pk=10**12)) is None
     compared.add(("todo", "get"))
 
-    pagings = [
-        Paging(5),
-        Paging(3, NEXT, (middle.created_at, middle.pk)),
-        Paging(3, PREVIOUS, (middle.created_at, middle.pk)),
+    inbox = TodoList.objects.get(owner=owner, is_inbox=True)
+    parent = Todo.objects.filter(owner=owner, subtasks__isnull=False).first()
+    others = TodoList.objects.exclude(owner=owner).get()
+    undated = Todo.objects.filter(owner=owner, due_date__isnull=True).first()
+    place_sets = [
+        {},
+        {"list": inbox.pk},
+        {"list": others.pk},
+        {"list": inbox.pk, "parent": "none"},
+        {"list": inbox.pk, "parent": parent.pk},
+        {"parent": parent.pk},
     ]
     for size in range(len(FILTERS) + 1):
         for names in itertools.combinations(FILTERS, size):
             filters = {name: FILTERS[name] if name in names else None for name in FILTERS}
             present = {name: value for name, value in filters.items() if value is not None}
-            for paging in pagings:
-                statement = selectors.list_statement(owner=owner, filters=filters, paginator=paging)
-                got = door(lambda statement=statement: executor.run(statement))
-                assert [fields_of(t) for t in got] == [
-                    fields_of(t) for t in orm_page(owner, present, paging)
-                ], (names, paging.direction)
+            for places in place_sets:
+                orders = ["newest", "due"] + (["position"] if len(places) == 2 else [])
+                for order in orders:
+                    for paging in pagings(order, middle, undated):
+                        statement = selectors.list_statement(
+                            owner=owner, filters={**filters, **places}, paginator=paging
+                        )
+                        got = door(lambda statement=statement: executor.run(statement))
+                        assert [fields_of(t) for t in got] == [
+                            fields_of(t) for t in orm_page(owner, present, places, paging)
+                        ], (names, places, order, paging.direction)
     compared.add(("todo", "list"))
 
     token = Token.objects.create(user=owner)
@@ -133,6 +175,28 @@ def test_every_statement_shape_reads_what_the_orm_reads(door, owner, fresh_state
     assert door(lambda: selectors.auser_for_token("no such token")) is None
     compared.add(("user", "by-token"))
 
+    selectors._inbox_ids.clear()
+    assert door(lambda: selectors.ainbox_id(owner)) == inbox.pk
+    compared.add(("todo_list", "inbox"))
+
+    subtasks = set(parent.subtasks.values_list("pk", flat=True))
+    assert len(subtasks) == 3
+    work = TodoList.objects.get(owner=owner, name="Work")
+    moved = door(lambda: executor.run(services._move(owner, parent.pk, work.pk, None, "a0V")))
+    assert {t.pk for t in moved} == {parent.pk} | subtasks
+    for todo in moved:
+        assert fields_of(todo) == fields_of(Todo.objects.get(pk=todo.pk))
+    assert (
+        set(Todo.objects.filter(list=work, parent=parent).values_list("pk", flat=True)) == subtasks
+    )
+    compared.add(("todo", "move"))
+
+    got = door(
+        lambda: services.aupdate_todo(owner=owner, pk=parent.pk, completed=True, title="done")
+    )
+    assert fields_of(got) == fields_of(Todo.objects.get(pk=parent.pk))
+    assert not Todo.objects.filter(parent=parent, completed=False).exists()
+    assert set(Todo.objects.filter(title="done").values_list("pk", flat=True)) == {parent.pk}
     changes = [
         {"title": "renamed"},
         {"completed": True, "priority": Priority.LOW},

@@ -8,6 +8,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from todos.models import Todo, TodoList
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SEED_INDEXES = [
@@ -21,6 +23,9 @@ EARNED_INDEXES = [
     "idx_todos_owner_filters",
     "idx_todos_owner_completed",
     "idx_todos_owner_priority",
+    "idx_todos_list_position",
+    "idx_todos_list_created",
+    "idx_todos_parent",
 ]
 VALID_INDEXES_SQL = """
     SELECT i.relname, x.indisvalid, x.indisready
@@ -66,9 +71,46 @@ def test_the_seed_indexes_are_built_on_a_table_that_already_holds_rows(alice):
         assert cursor.fetchone() == (5000,)
 
 
+def test_existing_users_get_an_inbox_holding_their_todos_newest_first(alice, bob):
+    migrate([("todos", "0005_single_filter_indexes")])
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO todos (owner_id, title, description, priority, completed,
+                                   created_at, updated_at)
+                SELECT %s, 'todo ' || n, '', 2, false,
+                       now() - (n %% 7) * interval '1 hour', now()
+                FROM generate_series(1, 3000) AS n
+                """,
+                [alice.pk],
+            )
+    finally:
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+    inboxes = TodoList.objects.filter(is_inbox=True)
+    assert sorted(inboxes.values_list("owner__username", "name")) == [
+        ("alice", "Inbox"),
+        ("bob", "Inbox"),
+    ]
+    inbox = inboxes.get(owner=alice)
+    assert Todo.objects.filter(list=inbox).count() == 3000
+    in_position_order = list(
+        Todo.objects.filter(list=inbox).in_position_order().values_list("pk", flat=True)
+    )
+    assert in_position_order == list(
+        Todo.objects.filter(list=inbox).newest_first().values_list("pk", flat=True)
+    )
+
+
 @pytest.mark.parametrize(
     ("migration", "names"),
-    [("0002", SEED_INDEXES), ("0003", EARNED_INDEXES[:2]), ("0005", EARNED_INDEXES[2:])],
+    [
+        ("0002", SEED_INDEXES),
+        ("0003", EARNED_INDEXES[:2]),
+        ("0005", EARNED_INDEXES[2:4]),
+        ("0007", EARNED_INDEXES[4:]),
+    ],
 )
 def test_index_migrations_build_each_index_concurrently_outside_a_transaction(migration, names):
     out = io.StringIO()

@@ -33,6 +33,16 @@ EXPECTED = {
         "patch": {200, 400, 401, 403, 404, 412, 413, 415, 429, 503},
         "delete": {204, 401, 403, 404, 412, 429, 503},
     },
+    "/api/todo/{id}/move": {"post": {200, 400, 401, 403, 404, 413, 415, 429, 503}},
+    "/api/lists": {
+        "get": {200, 401, 503},
+        "post": {201, 400, 401, 403, 413, 415, 429, 503},
+    },
+    "/api/lists/{id}": {
+        "get": {200, 401, 404, 503},
+        "patch": {200, 400, 401, 403, 404, 413, 415, 429, 503},
+        "delete": {204, 401, 403, 404, 409, 429, 503},
+    },
     "/api/debug/pool-status": {"get": {200, 401, 403, 503}},
 }
 
@@ -84,9 +94,13 @@ def test_filters_and_pagination_are_described(openapi):
         "priority",
         "due_before",
         "due_after",
+        "list",
+        "parent",
+        "order",
         "page_size",
         "cursor",
     }
+    assert parameters["order"]["schema"]["enum"] == ["newest", "due", "position"]
     assert parameters["page_size"]["schema"] == {
         "type": "integer",
         "minimum": 1,

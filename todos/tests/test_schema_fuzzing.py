@@ -81,12 +81,43 @@ def test_no_generated_request_gets_a_5xx_or_an_undocumented_answer(case, fuzzer,
     case.validate_response(response, headers=fuzzer["headers"], excluded_checks=excluded)
 
 
+# 400s that depend on what the database holds, or on rules between fields that OpenAPI 3.0
+# cannot state (each has its own tests).
+STATE_DEPENDENT = {
+    ("cursor", "Invalid cursor."),
+    ("list", "No list with this id."),
+    ("parent", "No todo with this id."),
+    ("parent", "A subtask cannot have subtasks."),
+    ("parent", "This todo is in another list."),
+    ("parent", "A todo cannot be its own parent."),
+    ("parent", "A todo with subtasks cannot become a subtask."),
+    ("after", "No todo with this id in the place moved to."),
+    ("name", "You already have a list with this name."),
+    ("list", "Set on create; change it with POST /api/todo/<id>/move."),
+    ("parent", "Set on create; change it with POST /api/todo/<id>/move."),
+    ("order", "order=position needs the list and parent filters."),
+}
+
+
 def designed_rejection(case, response):
-    """Answers that depend on state rather than on the request's shape (each has its own tests):
-    an If-Match that is not the todo's ETag (412, decided before the body is read, as RFC 9110
-    asks); a well-formed cursor that no `next`/`previous` link gave out (400: the schema cannot
-    say which opaque strings the server issued)."""
+    """Answers that depend on state rather than on the request's shape: an If-Match that is
+    not the todo's ETag (412, decided before the body is read, as RFC 9110 asks); a well-formed
+    cursor that no `next`/`previous` link gave out (400: the schema cannot say which opaque
+    strings the server issued); a list, parent or sibling that is not yours or does not fit; a
+    list name you use; order=position without its filters."""
     body = response.json() if response.content else {}
-    return ("If-Match" in (case.headers or {}) and response.status_code == 412) or (
-        response.status_code == 400 and body.get("cursor") == ["Invalid cursor."]
+    if "If-Match" in (case.headers or {}) and response.status_code == 412:
+        return True
+    return response.status_code == 400 and _state_dependent(body)
+
+
+def _state_dependent(errors):
+    """Every message is one of STATE_DEPENDENT (a bulk's by item: {"3": {"list": [...]}})."""
+    if not isinstance(errors, dict) or not errors:
+        return False
+    return all(
+        _state_dependent(messages)
+        if name.isdigit()
+        else isinstance(messages, list) and {(name, m) for m in messages} <= STATE_DEPENDENT
+        for name, messages in errors.items()
     )

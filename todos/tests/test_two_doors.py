@@ -20,7 +20,10 @@ DIFFERS_PER_RUN = [
     (re.compile(r'"\d+-\d+"'), "<etag>"),
     (re.compile(r"cursor=[\w%-]+"), "cursor=<cursor>"),
     (re.compile(r"/api/todo/\d+"), "/api/todo/<id>"),
-    (re.compile(r'"id":\d+'), '"id":<id>'),
+    (re.compile(r"/api/lists/\d+"), "/api/lists/<id>"),
+    (re.compile(r'"(id|list|parent)":\d+'), r'"\1":<id>'),
+    (re.compile(r'"position":"\w+"'), '"position":"<position>"'),
+    (re.compile(r"\b(list|parent)=\d+"), r"\1=<id>"),
     (re.compile(r"available in \d+ seconds?"), "available in <seconds>"),
 ]
 JSON = "application/json"
@@ -92,6 +95,8 @@ def through(live, door_class, *, calls, username):
     state, answers = {}, []
     for method, path, body, content_type, *options in calls:
         who = other if "as-other" in options else user
+        for name, value in state.items():  # ids in bodies: <name>
+            body = body.replace(f"<{name}>", str(value)) if body is not None else None
         response = doors[who].request(
             method,
             live.url + path.format(**state),
@@ -100,7 +105,13 @@ def through(live, door_class, *, calls, username):
             bad_credentials="bad-credentials" in options,
         )
         if path == "/api/todo" and response.status_code == 201:
+            if who is user and "id" in state:
+                state["previous"] = state["id"]
             state["other" if who is other else "id"] = response.json()["id"]
+        if path == "/api/lists" and response.status_code == 201:
+            state["list"] = response.json()["id"]
+        if path == "/api/lists" and method == "GET":
+            state["inbox"] = response.json()[0]["id"]
         if response.headers.get("Content-Type") == JSON and '"next":"http' in response.text:
             state["next"] = response.json()["next"].removeprefix(live.url)
         answers.append(_comparable(response))
@@ -161,6 +172,31 @@ CALLS = [
     ("POST", "/api/todo/bulk", '[{"title": "fine"}, {"title": "", "completed": 0}]', JSON),
     ("POST", "/api/todo/bulk", "[]", JSON),
     ("POST", "/api/todo/bulk", '{"title": "not a list"}', JSON),
+    ("POST", "/api/lists", '{"name": "Work"}', JSON),
+    ("POST", "/api/lists", '{"name": "work"}', JSON),
+    ("GET", "/api/lists", None, None),
+    ("GET", "/api/lists/{list}", None, None),
+    ("PATCH", "/api/lists/{list}", '{"name": "Work!"}', JSON),
+    ("DELETE", "/api/lists/{inbox}", None, None),
+    ("POST", "/api/todo", '{"title": "at work", "list": <list>}', JSON),
+    ("POST", "/api/todo", '{"title": "sub", "parent": <id>}', JSON),
+    ("POST", "/api/todo", '{"title": "deeper", "parent": <id>}', JSON),
+    ("GET", "/api/todo?list={list}&parent={previous}&order=position", None, None),
+    ("PATCH", "/api/todo/{id}", '{"parent": null}', JSON),
+    ("POST", "/api/todo/{id}/move", '{"parent": null, "after": <previous>}', JSON),
+    ("POST", "/api/todo/{id}/move", '{"after": 999999999999}', JSON),
+    ("POST", "/api/todo/{other}/move", "{}", JSON),
+    ("GET", "/api/todo?list={list}&parent=none&order=position&page_size=1", None, None),
+    ("GET", "{next}", None, None),
+    ("GET", "/api/todo?order=position", None, None),
+    (
+        "POST",
+        "/api/todo/bulk",
+        '[{"title": "b3", "list": <list>}, {"title": "b4", "list": 999999999999}]',
+        JSON,
+    ),
+    ("DELETE", "/api/lists/{list}", None, None),
+    ("GET", "/api/lists/{list}", None, None),
     # Calls the lane hands to Django: its rules decide from the scope alone
     ("PUT", "/api/todo/bulk", '{"title": "x"}', JSON),
     ("DELETE", "/api/todo", None, None),
@@ -175,6 +211,8 @@ HANDED_ON = 8
 STATUSES = [
     *(201, 201, 201, 200, 200, 200, 200, 200, 200, 404, 404, 404, 204, 404, 404),
     *(400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 201, 400, 400, 400),
+    *(201, 400, 200, 200, 200, 409, 201, 201, 400, 200, 400, 200, 400, 404, 200, 200, 400),
+    *(400, 204, 404),
     *(405, 405, 415, 400, 201, 404, 404, 405),
 ]
 

@@ -12,6 +12,8 @@ from django.db import connection, transaction
 from rest_framework.authtoken.models import Token
 
 from todos.models import Todo
+from todos.positions import seeded_sql
+from todos.selectors import inbox_id
 
 PREFIX = "loadtest-"
 # One user per single-user scenario, so that no scenario's writes show up in another's lists.
@@ -20,9 +22,9 @@ SCENARIO_USERS = ("burst", "bulk", "bigtable")
 # Most of a long-lived user's todos are done: 10% open; priority 20% high, 50% medium, 30% low;
 # due dates on 70%; one todo every 30 seconds going back from now (a million span about a year).
 BIG_TABLE_SQL = """
-    INSERT INTO todos (owner_id, title, description, priority, due_date, completed,
-                       completed_at, created_at, updated_at)
-    SELECT %(owner_id)s, 'Load-test todo ' || g, '',
+    INSERT INTO todos (owner_id, list_id, position, title, description, priority, due_date,
+                       completed, completed_at, created_at, updated_at)
+    SELECT %(owner_id)s, %(list_id)s, POSITION, 'Load-test todo ' || g, '',
            CASE WHEN r_priority < 0.2 THEN 3 WHEN r_priority < 0.7 THEN 2 ELSE 1 END,
            CASE WHEN r_due < 0.7 THEN (created_at + r_due * 60 * interval '1 day')::date END,
            r_open >= 0.1, CASE WHEN r_open >= 0.1 THEN created_at + interval '1 hour' END,
@@ -32,7 +34,7 @@ BIG_TABLE_SQL = """
                now() - g * interval '30 seconds' AS created_at
         FROM generate_series(1, %(rows)s) AS g
     ) AS rows
-"""
+""".replace("POSITION", seeded_sql("created_at", "g"))
 
 
 class Command(BaseCommand):
@@ -88,7 +90,10 @@ def seed_big_table(user, rows, stdout):
         if rows:
             stdout.write(f"Writing {rows} todos for {user.username}...")
             with connection.cursor() as cursor:
-                cursor.execute(BIG_TABLE_SQL, {"owner_id": user.pk, "rows": rows})
+                cursor.execute(
+                    BIG_TABLE_SQL,
+                    {"owner_id": user.pk, "list_id": inbox_id(user), "rows": rows},
+                )
     # Fresh statistics and visibility map, so the planner sees the table as it now is.
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE todos")

@@ -4,6 +4,8 @@ benchmarks and load tests: `manage.py seed_todos --todos 1000000 --users 1000`."
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
+from todos.positions import seeded_sql
+
 USERS_SQL = """
     INSERT INTO auth_user (username, password, is_superuser, first_name, last_name, email,
                            is_staff, is_active, date_joined)
@@ -12,15 +14,25 @@ USERS_SQL = """
     ON CONFLICT (username) DO NOTHING
 """
 
-# Owners round-robin; priorities, due dates (none, past or future), and completion vary;
+INBOXES_SQL = """
+    INSERT INTO todo_lists (owner_id, name, is_inbox, created_at, updated_at)
+    SELECT id, 'Inbox', true, now(), now() FROM auth_user WHERE username = ANY(%(names)s)
+    ON CONFLICT DO NOTHING
+"""
+
+# Owners round-robin, each todo in its owner's Inbox; priorities, due dates (none, past or future), and completion vary;
 # created_at steps back 30 s per row, so a million rows span about a year.
 TODOS_SQL = """
     WITH owners AS (
-        SELECT array_agg(id ORDER BY id) AS ids FROM auth_user WHERE username = ANY(%(names)s)
+        SELECT array_agg(u.id ORDER BY u.id) AS ids, array_agg(l.id ORDER BY u.id) AS inboxes
+        FROM auth_user u JOIN todo_lists l ON l.owner_id = u.id AND l.is_inbox
+        WHERE u.username = ANY(%(names)s)
     )
-    INSERT INTO todos (owner_id, title, description, priority, due_date, completed,
-                       completed_at, created_at, updated_at)
+    INSERT INTO todos (owner_id, list_id, position, title, description, priority, due_date,
+                       completed, completed_at, created_at, updated_at)
     SELECT owners.ids[1 + g %% array_length(owners.ids, 1)],
+           owners.inboxes[1 + g %% array_length(owners.ids, 1)],
+           POSITION,
            'Seeded todo ' || g,
            CASE WHEN g %% 5 = 0 THEN 'Some notes for todo ' || g ELSE '' END,
            1 + g %% 3,
@@ -30,7 +42,7 @@ TODOS_SQL = """
            now() - g * interval '30 seconds',
            now()
     FROM owners, generate_series(1, %(todos)s) AS g
-"""
+""".replace("POSITION", seeded_sql("now() - g * interval '30 seconds'", "g"))
 
 
 class Command(BaseCommand):
@@ -50,6 +62,7 @@ class Command(BaseCommand):
             else:
                 cursor.execute(USERS_SQL, {"prefix": prefix, "users": users})
                 names = [f"{prefix}{i}" for i in range(1, users + 1)]
+            cursor.execute(INBOXES_SQL, {"names": names})  # made by SQL: no signal made them
             cursor.execute("SELECT count(*) FROM auth_user WHERE username = ANY(%s)", [names])
             if cursor.fetchone()[0] == 0:
                 self.stderr.write(f"No such user: {owner}")
