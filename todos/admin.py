@@ -198,8 +198,17 @@ class TodoListAdmin(admin.ModelAdmin):
         )  # a link, not a count per row
 
     def has_delete_permission(self, request, obj=None):
-        # The Inbox stays (it can be renamed); deleting another list deletes its todos.
-        return super().has_delete_permission(request, obj) and not (obj and obj.is_inbox)
+        # The Inbox stays (it can be renamed) in this admin; deleting another list deletes its
+        # todos. Deleting its user deletes it too: the user admin asks this while it collects
+        # what goes with the user, and must not be refused.
+        if obj is not None and obj.is_inbox and _in_this_admin(request):
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+def _in_this_admin(request):
+    match = request.resolver_match
+    return match is not None and (match.url_name or "").startswith("todos_todolist_")
 
 
 admin.site.site_header = "Todo administration"

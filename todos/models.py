@@ -6,6 +6,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 
+class OwnerDeleted(Exception):
+    """The user a write is for no longer exists: deleted after the request authenticated (a
+    worker remembers a token's user for a few seconds). The API answers 401, the pages sign the
+    browser out."""
+
+
 class TodoNotFound(Http404):
     """The owner has no todo with this id (another user's todo does not exist for them). The API
     answers it as DRF's 404 with this message, the pages as Django's 404."""

@@ -7,7 +7,7 @@ from rest_framework.authtoken.models import Token
 
 from . import executor
 from .executor import Param
-from .models import Todo, TodoList
+from .models import OwnerDeleted, Todo, TodoList
 
 # The field each list filter compares with.
 FILTERED_FIELDS = {
@@ -129,10 +129,16 @@ def _inbox_statement():
 
 
 def _remember_inbox(owner_pk, found):
+    if not found:  # every user has an Inbox from the start: this one was deleted meanwhile
+        raise OwnerDeleted()
     if len(_inbox_ids) > 100_000:
         _inbox_ids.clear()
     _inbox_ids[owner_pk] = found[0].pk
     return found[0].pk
+
+
+def forget_inbox(owner_pk):
+    _inbox_ids.pop(owner_pk, None)
 
 
 def inbox_id(owner):

@@ -14,7 +14,7 @@ from rest_framework.exceptions import ValidationError
 
 from . import executor, positions, selectors
 from .executor import Param
-from .models import INBOX, Todo, TodoList, TodoListNotFound, TodoNotFound
+from .models import INBOX, OwnerDeleted, Todo, TodoList, TodoListNotFound, TodoNotFound
 
 EDITABLE_FIELDS = frozenset(("title", "description", "priority", "due_date", "completed"))
 NO_LIST = "No list with this id."
@@ -222,6 +222,8 @@ def refers_to_a_deleted_user(exc):
     request authenticated (a worker remembers a token's user for API_TOKEN_CACHE_SECONDS; a
     page read its session's user first). Django names every foreign key constraint
     `..._fk_<table>_<column>` of the table it refers to."""
+    if isinstance(exc, OwnerDeleted):
+        return True
     error = exc.__cause__ if isinstance(exc, IntegrityError) else exc
     if not isinstance(error, psycopg.errors.ForeignKeyViolation):
         return False

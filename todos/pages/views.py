@@ -20,7 +20,7 @@ from rest_framework.request import Request
 from .. import selectors, services
 from ..api.pagination import TodoCursorPagination
 from ..api.serializers import TodoFilterSerializer
-from ..models import Priority, Todo, TodoNotFound
+from ..models import OwnerDeleted, Priority, Todo, TodoNotFound
 from .forms import SignupForm, TodoEditForm, TodoForm
 
 FILTER_LABELS = {
@@ -78,7 +78,7 @@ def todo_create(request):
         except ValidationError as error:
             messages.error(request, " ".join(str(m) for ms in error.detail.values() for m in ms))
             return _back(request)
-        except IntegrityError as error:
+        except (IntegrityError, OwnerDeleted) as error:
             if not services.refers_to_a_deleted_user(error):
                 raise
             logout(request)  # the account was deleted after this request read the session
