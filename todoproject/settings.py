@@ -224,7 +224,13 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 # answer alike (the API docs page keeps it).
 _csp_report_uri = env("CSP_REPORT_URI", default="")
 _csp = {
-    "EXCLUDE_URL_PREFIXES": ["/api/todo", "/api/auth/", "/api/debug/", "/api/schema/"],
+    "EXCLUDE_URL_PREFIXES": [
+        "/api/todo",
+        "/api/lists",
+        "/api/auth/",
+        "/api/debug/",
+        "/api/schema/",
+    ],
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
