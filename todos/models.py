@@ -5,6 +5,8 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
+from . import positions
+
 
 class OwnerDeleted(Exception):
     """The user a write is for no longer exists: deleted after the request authenticated (a
@@ -99,8 +101,14 @@ class TodoQuerySet(models.QuerySet):
     def bulk_create(self, objs, *args, **kwargs):
         """Django's, with each todo that has no list filed first into its owner's Inbox."""
         objs = list(objs)
+        inboxes = {}  # owner -> Inbox id: one query per owner, not per todo
         for rank, todo in enumerate(objs):
+            to_the_inbox = todo.list_id is None
+            if to_the_inbox and todo.owner_id in inboxes:
+                todo.list_id = inboxes[todo.owner_id]
             todo.fill_place(rank)
+            if to_the_inbox:
+                inboxes[todo.owner_id] = todo.list_id
         return super().bulk_create(objs, *args, **kwargs)
 
     def newest_first(self):
@@ -203,11 +211,13 @@ class Todo(models.Model):
         return reverse("todos:edit", args=[self.pk])
 
     def fill_place(self, rank=0):
-        """A todo made without a list goes into its owner's Inbox; without a position, first."""
-        from . import positions, selectors
-
+        """A todo made without a list goes into its owner's Inbox; without a position, first.
+        (The API's writes find the Inbox through selectors.inbox_id, which remembers it.)"""
         if self.list_id is None:
-            self.list_id = selectors.inbox_id(self.owner_id)
+            inbox = TodoList.objects.filter(owner_id=self.owner_id, is_inbox=True)
+            self.list_id = inbox.values_list("pk", flat=True).first()
+            if self.list_id is None:
+                raise OwnerDeleted()
         if not self.position:
             self.position = positions.newest(rank=rank)
 
