@@ -60,11 +60,31 @@ UNKNOWN_FIELD = "Unknown field."
 MOVE_HINT = "Set on create; change it with POST /api/todo/<id>/move."
 
 
+class RefusingUnknownFields(serializers.Serializer):
+    """DRF's, but a field this serializer does not know is an error naming it (a typo must not
+    look like success), beside the other fields' errors; read-only fields sent back as they were
+    read are ignored."""
+
+    def to_internal_value(self, data):
+        unknown = {}
+        if isinstance(data, dict):
+            unknown = {name: [UNKNOWN_FIELD] for name in data if name not in self.fields}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if unknown and isinstance(error.detail, dict):
+                raise serializers.ValidationError({**error.detail, **unknown}) from None
+            raise
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
+
+
 def id_field(**kwargs):
     return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
-class TodoSerializer(serializers.Serializer):
+class TodoSerializer(RefusingUnknownFields):
     """Reads and writes one todo. NUL and lone surrogate characters never get this far: the
     API's JSON parser answers 400 for them, so they never reach PostgreSQL."""
 
@@ -83,22 +103,6 @@ class TodoSerializer(serializers.Serializer):
         read_only=True, help_text="Opaque: siblings sorted by it (byte order) are their order."
     )
 
-    def to_internal_value(self, data):
-        """DRF's, but a field this serializer does not know is an error naming it (a typo must
-        not look like success); read-only fields sent back as they were read are ignored."""
-        unknown = {}
-        if isinstance(data, dict):
-            unknown = {name: [UNKNOWN_FIELD] for name in data if name not in self.fields}
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as error:
-            if unknown and isinstance(error.detail, dict):
-                raise serializers.ValidationError({**error.detail, **unknown}) from None
-            raise
-        if unknown:
-            raise serializers.ValidationError(unknown)
-        return value
-
     # A bulk validates every item with one TodoSerializer: DRF would walk its fields again for
     # each item to find the writable ones and the read-only defaults.
     @cached_property
@@ -110,35 +114,21 @@ class TodoSerializer(serializers.Serializer):
             super().run_validators(value)
 
 
-class MoveSerializer(serializers.Serializer):
+class MoveSerializer(RefusingUnknownFields):
     list = id_field(required=False, help_text="Default: the list the todo is in.")
     parent = id_field(required=False, allow_null=True, default=None, help_text="Default: none.")
     after = id_field(
         required=False, allow_null=True, default=None, help_text="Default: none (first)."
     )
 
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = {name: [UNKNOWN_FIELD] for name in data if name not in self.fields}
-            if unknown:
-                raise serializers.ValidationError(unknown)
-        return super().to_internal_value(data)
 
-
-class TodoListSerializer(serializers.Serializer):
+class TodoListSerializer(RefusingUnknownFields):
     id = serializers.IntegerField(read_only=True)
     name = JSONStringField(max_length=100)
     is_inbox = serializers.BooleanField(read_only=True)
     open_count = serializers.IntegerField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = {name: [UNKNOWN_FIELD] for name in data if name not in self.fields}
-            if unknown:
-                raise serializers.ValidationError(unknown)
-        return super().to_internal_value(data)
 
 
 def list_data(todo_list):
