@@ -69,6 +69,11 @@ class TodoList(models.Model):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        if self.is_inbox:
+            return reverse("todos:list")  # the Inbox is `/`
+        return reverse("todos:todo-list", args=[self.pk])
+
 
 class Priority(models.IntegerChoices):
     """Stored as a small integer so it sorts; spoken as its name in the API and pages."""

@@ -154,3 +154,27 @@ async def ainbox_id(owner):
     if pk in _inbox_ids:
         return _inbox_ids[pk]
     return _remember_inbox(pk, await executor.run(_inbox_statement().bind(owner=pk)))
+
+
+# The pages' reads (synchronous: the pages are plain Django views).
+
+LIST_PAGE_SIZE = 200  # top-level todos shown on a list's page; a longer list shows its first 200
+
+
+def lists_with_counts(owner):
+    """The owner's lists for the sidebar, Inbox first, each with its open count."""
+    return list(_lists(owner).in_order())
+
+
+def list_page_todos(todo_list):
+    """A list's first LIST_PAGE_SIZE top-level todos in manual order, and their subtasks by
+    parent id (each group in manual order)."""
+    top = list(
+        Todo.objects.filter(list=todo_list, parent__isnull=True).in_position_order()[
+            :LIST_PAGE_SIZE
+        ]
+    )
+    subtasks = {}
+    for subtask in Todo.objects.filter(parent__in=[t.pk for t in top]).in_position_order():
+        subtasks.setdefault(subtask.parent_id, []).append(subtask)
+    return top, subtasks

@@ -73,56 +73,104 @@
   }
 })();
 
-// Drag and drop in a list's manual order (siblings among siblings): a drop posts what the Up and
-// Down buttons post, to the same move (services.move_todo), then shows the order the server
-// now holds. Keyboard users have the buttons.
+// Drag and drop in a list's manual order. Dropped on the top or bottom of a todo, the dragged one
+// goes before or after it (a subtask dropped beside a top-level todo leaves its parent); dropped on
+// its middle, it becomes that todo's last subtask. A drop posts what the Up, Down, In and Out
+// buttons post, to the same move (services.move_todo), then shows the order the server now holds
+// (and its message). Keyboard users have those buttons.
 (function () {
   "use strict";
   var list = document.getElementById("manual-list");
   if (!list) return;
   var dragged = null;
+  var marked = null;
 
-  function moveForm(item) {
-    return item.querySelector(".move form");
+  function itemOf(node) {
+    var item = node.closest && node.closest(".manual-item");
+    return item && list.contains(item) ? item : null;
+  }
+  function rowOf(item) {
+    return item.querySelector(":scope > ul > li.todo");
+  }
+  function isSubtask(item) {
+    return item.classList.contains("manual-item--subtask");
+  }
+  function hasSubtasks(item) {
+    return !!item.querySelector(":scope > ol.subtasks > li");
+  }
+  function siblingsOf(item) {
+    return Array.prototype.filter.call(item.parentNode.children, function (other) {
+      return other !== dragged && other.matches(".manual-item");
+    });
+  }
+
+  // Where a drop on `target` at this pointer puts the dragged todo: {parent, after}, or null.
+  function placeFor(target, event) {
+    if (!dragged || !target || target === dragged || dragged.contains(target)) return null;
+    var box = rowOf(target).getBoundingClientRect();
+    var at = (event.clientY - box.top) / Math.max(box.height, 1);
+    var nests = !isSubtask(target) && !hasSubtasks(dragged);
+    if (nests && at > 0.3 && at < 0.7) {
+      var subtasks = Array.prototype.filter.call(
+        target.querySelectorAll(":scope > ol.subtasks > li"),
+        function (sub) { return sub !== dragged; }
+      );
+      var last = subtasks[subtasks.length - 1];
+      return { zone: "into", parent: target.dataset.id, after: last ? last.dataset.id : "" };
+    }
+    if (isSubtask(target) && hasSubtasks(dragged)) return null; // subtasks are one level deep
+    var parent = isSubtask(target) ? target.parentNode.dataset.parent : "";
+    var siblings = siblingsOf(target);
+    var before = siblings[siblings.indexOf(target) - 1];
+    if (at >= 0.5) return { zone: "after", parent: parent, after: target.dataset.id };
+    return { zone: "before", parent: parent, after: before ? before.dataset.id : "" };
+  }
+
+  function mark(target, zone) {
+    if (marked) marked.classList.remove("drop-before", "drop-after", "drop-into");
+    marked = target ? rowOf(target) : null;
+    if (marked) marked.classList.add("drop-" + zone);
   }
 
   list.querySelectorAll(".manual-item").forEach(function (item) {
     item.draggable = true;
-    item.addEventListener("dragstart", function (event) {
-      event.stopPropagation();
-      dragged = item;
-      event.dataTransfer.effectAllowed = "move";
-      event.dataTransfer.setData("text/plain", item.dataset.id);
-    });
-    item.addEventListener("dragover", function (event) {
-      if (dragged && dragged !== item && dragged.parentNode === item.parentNode) {
-        event.preventDefault();
-      }
-    });
-    item.addEventListener("drop", function (event) {
-      if (!dragged || dragged === item || dragged.parentNode !== item.parentNode) return;
-      event.preventDefault();
-      event.stopPropagation();
-      var siblings = Array.prototype.slice.call(item.parentNode.children);
-      var to = siblings.indexOf(item);
-      var after;
-      if (siblings.indexOf(dragged) < to) {
-        after = item.dataset.id; // dragged down onto it: after it
-      } else {
-        var before = siblings[to - 1]; // dragged up onto it: before it
-        after = before ? before.dataset.id : "";
-      }
-      var form = moveForm(dragged);
-      var body = new FormData();
-      body.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
-      body.append("after", after);
-      if (item.parentNode.dataset.parent) body.append("parent", item.parentNode.dataset.parent);
-      body.append("next", window.location.pathname);
-      fetch(form.action, { method: "POST", body: body, credentials: "same-origin" }).then(
-        function () {
-          window.location.reload();
-        }
-      );
+  });
+  list.addEventListener("dragstart", function (event) {
+    dragged = itemOf(event.target);
+    if (!dragged) return;
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", dragged.dataset.id);
+  });
+  list.addEventListener("dragend", function () {
+    mark(null);
+    dragged = null;
+  });
+  list.addEventListener("dragover", function (event) {
+    var target = itemOf(event.target);
+    var place = placeFor(target, event);
+    if (!place) return mark(null);
+    event.preventDefault();
+    mark(target, place.zone);
+  });
+  list.addEventListener("drop", function (event) {
+    var place = placeFor(itemOf(event.target), event);
+    mark(null);
+    if (!place) return;
+    event.preventDefault();
+    var form = dragged.querySelector(".move form");
+    var body = new FormData();
+    body.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
+    body.append("after", place.after);
+    if (place.parent) body.append("parent", place.parent);
+    body.append("next", window.location.pathname + window.location.search);
+    // Not following the redirect leaves the move's message for the reload to show.
+    fetch(form.action, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      redirect: "manual",
+    }).finally(function () {
+      window.location.reload();
     });
   });
 })();

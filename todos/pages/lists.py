@@ -4,25 +4,14 @@ todos.services (a move is services.move_todo, as in the API)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
-from .. import services
+from .. import selectors, services
 from ..models import Todo, TodoList
 from .forms import TodoForm
-
-PAGE = 200  # todos shown at the top of a list; a longer list shows its first 200
-
-
-def _lists(user):
-    return (
-        TodoList.objects.for_owner(user)
-        .annotate(open_count=Count("todos", filter=Q(todos__completed=False)))
-        .in_order()
-    )
 
 
 def _with_moves(todos):
@@ -38,12 +27,23 @@ def _with_moves(todos):
 
 
 @login_required
+def inbox_page(request):
+    """`/`: the Inbox."""
+    inbox = TodoList.objects.get(pk=selectors.inbox_id(request.user))
+    return _list_page(request, inbox)
+
+
+@login_required
 def list_page(request, pk):
     todo_list = get_object_or_404(TodoList.objects.for_owner(request.user), pk=pk)
-    top = list(Todo.objects.filter(list=todo_list, parent__isnull=True).in_position_order()[:PAGE])
-    subtasks = {}
-    for subtask in Todo.objects.filter(parent__in=[t.pk for t in top]).in_position_order():
-        subtasks.setdefault(subtask.parent_id, []).append(subtask)
+    if todo_list.is_inbox:  # one address for the Inbox: `/`
+        query = request.META.get("QUERY_STRING")
+        return redirect(reverse("todos:list") + (f"?{query}" if query else ""))
+    return _list_page(request, todo_list)
+
+
+def _list_page(request, todo_list):
+    top, subtasks = selectors.list_page_todos(todo_list)
     rows = _with_moves(top)
     for row in rows:
         row["subtasks"] = _with_moves(subtasks.get(row["todo"].pk, []))
@@ -53,12 +53,12 @@ def list_page(request, pk):
         if above and not row["subtasks"]:
             last = above["subtasks"][-1]["todo"].pk if above["subtasks"] else ""
             row["into"] = {"parent": above["todo"], "after": last}
-    lists = list(_lists(request.user))
+    lists = selectors.lists_with_counts(request.user)
     context = {
         "todo_list": todo_list,
         "lists": lists,
         "rows": rows,
-        "more": len(top) == PAGE,
+        "more": len(top) == selectors.LIST_PAGE_SIZE,
         "form": TodoForm(),
         "back_to": request.get_full_path(),
     }
@@ -102,7 +102,7 @@ def list_rename(request, pk):
 @login_required
 def list_delete(request, pk):
     """A confirmation page (GET), then the delete (POST) of the list and its todos."""
-    todo_list = get_object_or_404(_lists(request.user), pk=pk)
+    todo_list = get_object_or_404(TodoList.objects.for_owner(request.user), pk=pk)
     if todo_list.is_inbox:
         messages.error(request, "The Inbox cannot be deleted (it can be renamed).")
         return redirect("todos:todo-list", pk=pk)

@@ -5,7 +5,8 @@ from . import lists, staff, views
 
 app_name = "todos"
 urlpatterns = [
-    path("", views.todo_list, name="list"),
+    path("", lists.inbox_page, name="list"),
+    path("todos/", views.todo_list, name="all"),
     path("todos/new/", views.todo_create, name="create"),
     path("todos/<todo_id:pk>/", views.todo_edit, name="edit"),
     path("todos/<todo_id:pk>/toggle/", views.todo_toggle, name="toggle"),

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
-from .. import selectors, services
+from .. import services
 from ..api.pagination import TodoCursorPagination
 from ..api.serializers import TodoFilterSerializer
 from ..models import OwnerDeleted, Priority, Todo, TodoNotFound
@@ -56,7 +56,6 @@ def todo_list(request):
         "previous_url": _relative(page["previous"]),
         "back_to": request.get_full_path(),
         "overdue_before": timezone.localdate().isoformat(),
-        "inbox_id": selectors.inbox_id(request.user),
     }
     return render(request, "todos/list.html", context, status=400 if errors else 200)
 

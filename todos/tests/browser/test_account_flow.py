@@ -19,7 +19,7 @@ def test_a_visitor_signs_up_signs_out_and_signs_back_in(page):
     page.get_by_role("button", name="Sign up").click()
 
     expect(page.get_by_role("status")).to_contain_text("Welcome, carol!")
-    expect(page.get_by_role("heading", name="Nothing to do yet")).to_be_visible()
+    expect(page.get_by_role("heading", name="Nothing in Inbox yet")).to_be_visible()
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("status")).to_contain_text("You are signed out.")
@@ -29,4 +29,4 @@ def test_a_visitor_signs_up_signs_out_and_signs_back_in(page):
 
     sign_in(page, "carol")
     expect(page.get_by_role("status")).to_contain_text("Signed in as carol.")
-    expect(page.get_by_role("heading", name="Your todos")).to_be_visible()
+    expect(page.get_by_role("heading", name="Inbox", level=1)).to_be_visible()

@@ -66,7 +66,7 @@ def test_the_pages_of_visitors_and_users(alice, watched):
 
     visit(watched, "/accounts/login/")
     sign_in(watched, "alice")
-    expect(watched.get_by_role("heading", name="Your todos")).to_be_visible()
+    expect(watched.get_by_role("heading", name="Inbox", level=1)).to_be_visible()
     assert watched.violations() == []
 
     # The list's script still works: done in place, no page load, the row swapped in.

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from todos.tests.browser.conftest import PHONE, sign_in
+from todos.tests.browser.conftest import DESKTOP, PHONE, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -16,14 +16,30 @@ def titles(page):
 
 
 def item(page, title):
-    """The list item whose own todo is this one (not one naming it in a button)."""
+    """The list item whose own todo is this one (not one naming it in a button), a subtask's
+    included."""
     own = page.locator("> ul .todo__title", has_text=re.compile(f"^{re.escape(title)}$"))
-    return page.locator("#manual-list > li").filter(has=own)
+    return page.locator("#manual-list .manual-item").filter(has=own)
+
+
+def subtasks_of(page, title):
+    return page.locator(f'[aria-label="Subtasks of “{title}”"] .todo__title').all_inner_texts()
+
+
+def drag(page, title, onto, where):
+    """Drag one todo onto the top ("before"), middle ("into") or bottom ("after") of another's
+    row, and wait for the page to show what the server now holds."""
+    row = item(page, onto).locator("> ul > li.todo")
+    box = row.bounding_box()
+    y = {"before": 0.1, "into": 0.5, "after": 0.9}[where] * box["height"]
+    with page.expect_navigation():
+        item(page, title).locator("> ul > li.todo").drag_to(
+            row, target_position={"x": box["width"] / 2, "y": y}
+        )
 
 
 def make_a_list_with_three_todos(page):
     page.goto("/")
-    page.get_by_role("link", name="Your lists, in your order →").click()
     page.get_by_label("New list").fill("Trip")
     with page.expect_navigation():
         page.get_by_role("button", name="Add list").click()
@@ -35,9 +51,11 @@ def make_a_list_with_three_todos(page):
     assert titles(page) == ["Water plants", "Pack", "Book flights"]
 
 
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_a_user_makes_a_list_adds_a_subtask_and_drags_a_todo_to_a_new_place(
-    alice, page, screenshot
+    alice, page, screenshot, viewport
 ):
+    page.set_viewport_size(viewport)
     sign_in(page, "alice")
     make_a_list_with_three_todos(page)
 
@@ -48,20 +66,38 @@ def test_a_user_makes_a_list_adds_a_subtask_and_drags_a_todo_to_a_new_place(
         pack.get_by_role("button", name="Add subtask").click()
     expect(page.locator('[aria-label="Subtasks of “Pack”"]')).to_contain_text("Passport")
 
-    book = item(page, "Book flights")
-    water = item(page, "Water plants")
-    with page.expect_navigation():
-        book.drag_to(water)
+    drag(page, "Book flights", onto="Water plants", where="before")
     assert titles(page) == ["Book flights", "Water plants", "Pack"]
+    expect(page.get_by_role("status")).to_contain_text("Moved “Book flights”.")
+
+    # Dropped on the middle of a todo, it becomes its last subtask.
+    drag(page, "Water plants", onto="Pack", where="into")
+    assert titles(page) == ["Book flights", "Pack"]
+    assert subtasks_of(page, "Pack") == ["Passport", "Water plants"]
+
+    # A subtask dropped below a top-level todo leaves its parent and goes after that todo.
+    drag(page, "Passport", onto="Book flights", where="after")
+    assert titles(page) == ["Book flights", "Passport", "Pack"]
+    assert subtasks_of(page, "Pack") == ["Water plants"]
 
     page.reload()
-    assert titles(page) == ["Book flights", "Water plants", "Pack"]
-    expect(page.locator('[aria-label="Subtasks of “Pack”"]')).to_contain_text("Passport")
+    assert titles(page) == ["Book flights", "Passport", "Pack"]
+    assert subtasks_of(page, "Pack") == ["Water plants"]
     sidebar = page.locator(".sidebar__lists")
     expect(sidebar).to_contain_text(re.compile(r"Trip\s*4"))
-    screenshot(page, "list-desktop", full_page=True)
-    page.set_viewport_size(PHONE)
-    screenshot(page, "list-phone", full_page=True)
+    # The same nesting without a mouse: the In and Out buttons take the keyboard.
+    item(page, "Passport").get_by_role(
+        "button", name="make “Passport” a subtask of “Book flights”"
+    ).focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert subtasks_of(page, "Book flights") == ["Passport"]
+    item(page, "Passport").get_by_role("button", name="make “Passport” a todo of its own").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert titles(page) == ["Book flights", "Passport", "Pack"]
+    name = "desktop" if viewport is DESKTOP else "phone"
+    screenshot(page, f"list-{name}", full_page=True)
 
 
 def test_without_javascript_the_buttons_reorder_and_the_order_is_kept(alice, browser, live_server):

@@ -33,6 +33,7 @@ def add_todo(page, title, priority="Medium", due=None, notes=None):
 
 def test_a_user_creates_filters_completes_edits_and_deletes_todos(alice, page, screenshot):
     sign_in(page, "alice")
+    page.get_by_role("link", name="All todos, with filters").click()
     expect(page.get_by_role("heading", name="Nothing to do yet")).to_be_visible()
 
     # Three days back: overdue and shown as a date, also in a browser a few hours from UTC and
@@ -51,7 +52,7 @@ def test_a_user_creates_filters_completes_edits_and_deletes_todos(alice, page, s
     # Filter with the form; the query string carries the API's parameter names.
     page.get_by_label("Priority", exact=True).last.select_option("high")
     page.get_by_role("button", name="Filter").click()
-    expect(page).to_have_url("/?completed=&priority=high&due_after=&due_before=")
+    expect(page).to_have_url("/todos/?completed=&priority=high&due_after=&due_before=")
     expect(page.locator("li.todo")).to_have_count(1)
     page.get_by_role("link", name="Clear").click()
     expect(page.locator("li.todo")).to_have_count(3)
@@ -65,10 +66,10 @@ def test_a_user_creates_filters_completes_edits_and_deletes_todos(alice, page, s
     assert page.evaluate("window.stillTheSamePage") is True
     assert Todo.objects.get(title="Buy milk").completed
 
-    page.goto("/?completed=true")
+    page.goto("/todos/?completed=true")
     expect(page.locator("li.todo")).to_have_count(1)
     expect(row(page, "Buy milk")).to_be_visible()
-    page.goto("/")
+    page.goto("/todos/")
 
     # Edit.
     page.get_by_role("link", name="Call mum", exact=True).click()
@@ -100,7 +101,7 @@ def test_everything_works_without_javascript(alice, browser, live_server):
 
     row(page, "Water plants").get_by_role("button", name="Delete “Water plants”").click()
     expect(page.get_by_role("status")).to_contain_text("Deleted “Water plants”.")
-    expect(page.get_by_role("heading", name="Nothing to do yet")).to_be_visible()
+    expect(page.get_by_role("heading", name="Nothing in Inbox yet")).to_be_visible()
     context.close()
 
 

@@ -26,7 +26,7 @@ def test_it_lists_only_the_users_own_todos_newest_first(alice, bob, alice_client
         create_todo(owner=alice, title=title)
     create_todo(owner=bob, title="bob's secret")
 
-    response = alice_client.get("/")
+    response = alice_client.get("/todos/")
 
     assert response.status_code == 200
     assert titles(response) == ["third", "second", "first"]
@@ -38,18 +38,18 @@ def test_it_filters_by_completed_and_priority_with_the_apis_parameter_names(alic
     create_todo(owner=alice, title="done high", priority=Priority.HIGH, completed=True)
     create_todo(owner=alice, title="open low", priority=Priority.LOW)
 
-    assert titles(alice_client.get("/?completed=true")) == ["done high"]
-    assert titles(alice_client.get("/?completed=false&priority=high")) == ["open high"]
-    assert titles(alice_client.get("/?priority=low")) == ["open low"]
+    assert titles(alice_client.get("/todos/?completed=true")) == ["done high"]
+    assert titles(alice_client.get("/todos/?completed=false&priority=high")) == ["open high"]
+    assert titles(alice_client.get("/todos/?priority=low")) == ["open low"]
     # The filter form sends empty values for "any".
-    assert len(titles(alice_client.get("/?completed=&priority=&due_before=&due_after="))) == 3
+    assert len(titles(alice_client.get("/todos/?completed=&priority=&due_before=&due_after="))) == 3
 
 
 def test_it_filters_by_due_dates(alice, alice_client):
     for day in (1, 10, 20):
         create_todo(owner=alice, title=f"day {day}", due_date=dt.date(2027, 1, day))
 
-    response = alice_client.get("/?due_after=2027-01-01&due_before=2027-01-20")
+    response = alice_client.get("/todos/?due_after=2027-01-01&due_before=2027-01-20")
 
     assert titles(response) == ["day 10"]
 
@@ -67,7 +67,7 @@ def test_it_filters_by_due_dates(alice, alice_client):
 def test_bad_query_parameters_get_a_clear_message_not_a_500(alice, alice_client, query, message):
     create_todo(owner=alice, title="still here")
 
-    response = alice_client.get(f"/?{query}")
+    response = alice_client.get(f"/todos/?{query}")
 
     assert response.status_code == 400
     assert message in response.content.decode()
@@ -77,21 +77,21 @@ def test_a_bad_filter_does_not_hide_the_good_ones(alice, alice_client):
     create_todo(owner=alice, title="high", priority=Priority.HIGH)
     create_todo(owner=alice, title="low", priority=Priority.LOW)
 
-    response = alice_client.get("/?priority=high&completed=maybe")
+    response = alice_client.get("/todos/?priority=high&completed=maybe")
 
     assert response.status_code == 400
     assert titles(response) == ["high"]
 
 
 def test_a_new_user_sees_a_helpful_empty_state(alice_client):
-    html = alice_client.get("/").content.decode()
+    html = alice_client.get("/todos/").content.decode()
     assert "Nothing to do yet" in html
     assert "Add your first todo" in html
 
 
 def test_filters_that_match_nothing_say_so_and_offer_a_way_back(alice, alice_client):
     create_todo(owner=alice, title="open")
-    html = alice_client.get("/?completed=true").content.decode()
+    html = alice_client.get("/todos/?completed=true").content.decode()
     assert "No todos match these filters" in html
     assert "show all your todos" in html
 
@@ -104,7 +104,7 @@ def test_overdue_and_high_priority_todos_stand_out(alice, alice_client):
     urgent = create_todo(owner=alice, title="urgent", priority=Priority.HIGH)
     calm = create_todo(owner=alice, title="calm", priority=Priority.LOW)
 
-    html = alice_client.get("/").content.decode()
+    html = alice_client.get("/todos/").content.decode()
 
     def row_classes(todo):
         return re.search(rf'<li class="([^"]+)" id="todo-{todo.pk}"', html).group(1).split()
@@ -119,7 +119,7 @@ def test_overdue_and_high_priority_todos_stand_out(alice, alice_client):
 def test_pages_walk_every_todo_once_by_cursor(alice, alice_client):
     Todo.objects.bulk_create(Todo(owner=alice, title=f"todo {i:02}") for i in range(45))
 
-    seen, url, pages = [], "/", 0
+    seen, url, pages = [], "/todos/", 0
     while url:
         response = alice_client.get(url)
         seen += titles(response)
@@ -134,7 +134,7 @@ def test_pages_walk_every_todo_once_by_cursor(alice, alice_client):
 
 def test_the_newer_link_goes_back_a_page(alice, alice_client):
     Todo.objects.bulk_create(Todo(owner=alice, title=f"todo {i:02}") for i in range(25))
-    first = alice_client.get("/")
+    first = alice_client.get("/todos/")
     older = re.search(r'href="([^"]+)" rel="next"', first.content.decode()).group(1)
     second = alice_client.get(older.replace("&amp;", "&"))
     newer = re.search(r'href="([^"]+)" rel="prev"', second.content.decode()).group(1)
@@ -144,7 +144,7 @@ def test_the_newer_link_goes_back_a_page(alice, alice_client):
 
 def test_every_form_on_the_list_carries_a_csrf_token(alice, alice_client):
     create_todo(owner=alice, title="one")
-    html = alice_client.get("/").content.decode()
+    html = alice_client.get("/todos/").content.decode()
     post_forms = re.findall(r'<form method="post".*?</form>', html, re.S)
     assert len(post_forms) == 4  # sign out, add, toggle, delete
     assert all("csrfmiddlewaretoken" in form for form in post_forms)

@@ -17,7 +17,7 @@ def inbox(alice):
 
 
 def page_of(client, todo_list):
-    response = client.get(f"/lists/{todo_list.pk}/")
+    response = client.get(todo_list.get_absolute_url())
     assert response.status_code == 200
     return response.content.decode()
 
@@ -162,8 +162,22 @@ def test_a_move_that_does_not_fit_says_why_and_changes_nothing(alice, alice_clie
     assert Todo.objects.get(pk=other.pk).parent_id is None
 
 
-def test_the_todo_list_links_to_the_lists(alice_client, inbox):
-    assert f'href="/lists/{inbox.pk}/"' in alice_client.get("/").content.decode()
+def test_the_front_page_is_the_inbox_and_the_inbox_has_no_second_address(
+    alice, alice_client, inbox
+):
+    create_todo(owner=alice, title="Call mum")
+    html = alice_client.get("/").content.decode()
+    assert re.search(r"<h1[^>]*>Inbox</h1>", html)
+    assert shown_titles(html) == ["Call mum"]
+
+    response = alice_client.get(f"/lists/{inbox.pk}/?order=due")
+    assert response.status_code == 302
+    assert response["Location"] == "/?order=due"
+
+
+def test_all_todos_with_filters_is_one_click_from_every_list_and_links_back(alice_client):
+    assert 'href="/todos/"' in alice_client.get("/").content.decode()
+    assert 'href="/"' in alice_client.get("/todos/").content.decode()
 
 
 def test_in_and_out_buttons_nest_a_todo_under_the_one_above_and_back(alice, alice_client, inbox):

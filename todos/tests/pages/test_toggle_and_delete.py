@@ -18,7 +18,7 @@ def test_marking_done_from_the_list_redirects_back_with_a_message(alice, alice_c
     todo.refresh_from_db()
     assert todo.completed
     assert todo.completed_at is not None
-    html = alice_client.get("/").content.decode()
+    html = alice_client.get("/todos/").content.decode()
     assert "Marked “Call mum” done." in html
 
 
@@ -45,7 +45,7 @@ def test_the_script_gets_the_new_row_instead_of_a_redirect(alice, alice_client):
     assert 'data-announce="Marked “Call mum” done."' in html
     assert "Mark “Call mum” not done" in html
     # The message went to the row, not into the next page's message list.
-    assert "Marked “Call mum” done." not in alice_client.get("/").content.decode()
+    assert "Marked “Call mum” done." not in alice_client.get("/todos/").content.decode()
 
 
 def test_toggle_and_delete_only_accept_post(alice, alice_client):
