@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/login/", pages.LoginView.as_view(), name="login"),
     path("accounts/logout/", pages.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", pages.signup, name="signup"),
+    path("accounts/settings/", pages.account, name="account"),
     path("", include("todos.pages.urls")),
 ]
 

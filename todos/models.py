@@ -256,3 +256,23 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return f"{self.user_id}:{self.key}"
+
+
+class UserSettings(models.Model):
+    """What a person chose for their pages: the time zone that "today", "overdue" and every
+    shown time use (todos.time_zones). A user without a row has the defaults."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="page_settings",
+    )
+    time_zone = models.CharField(max_length=64, default="UTC")
+
+    class Meta:
+        db_table = "user_settings"
+        verbose_name_plural = "user settings"
+
+    def __str__(self):
+        return f"{self.user_id}: {self.time_zone}"

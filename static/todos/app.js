@@ -24,6 +24,15 @@
     });
   }
 
+  // Signup and login carry the browser's time zone, which becomes the user's.
+  document.querySelectorAll("[data-detect-time-zone]").forEach(function (field) {
+    try {
+      field.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch (error) {
+      field.value = "";
+    }
+  });
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (form.matches("[data-confirm]") && !window.confirm(form.dataset.confirm)) {

@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
+from .. import time_zones
 from ..models import Priority, Todo
 
 
@@ -63,3 +64,14 @@ class TodoEditForm(TodoForm):
 class SignupForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
         fields = ("username",)
+
+
+class AccountForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        help_text="“Today”, “overdue” and every time shown use it.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [(name, name) for name in time_zones.names()]

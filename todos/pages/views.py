@@ -17,11 +17,11 @@ from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
-from .. import services
+from .. import services, time_zones
 from ..api.pagination import TodoCursorPagination
 from ..api.serializers import TodoFilterSerializer
 from ..models import OwnerDeleted, Priority, Todo, TodoNotFound
-from .forms import SignupForm, TodoEditForm, TodoForm
+from .forms import AccountForm, SignupForm, TodoEditForm, TodoForm
 
 FILTER_LABELS = {
     "completed": "Status",
@@ -129,10 +129,23 @@ def signup(request):
     form = SignupForm(request.POST or None)
     if form.is_valid():
         user = form.save()
+        time_zones.remember(user, request.POST.get("time_zone", ""))
         login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
         messages.success(request, f"Welcome, {user.username}! Add your first todo below.")
         return redirect("todos:list")
     return render(request, "registration/signup.html", {"form": form})
+
+
+@login_required
+def account(request):
+    """The account page: the time zone that "today" and every shown time use."""
+    initial = {"time_zone": timezone.get_current_timezone_name()}
+    form = AccountForm(request.POST or None, initial=initial)
+    if form.is_valid():
+        time_zones.remember(request.user, form.cleaned_data["time_zone"])
+        messages.success(request, f"Your time zone is now {form.cleaned_data['time_zone']}.")
+        return redirect("account")
+    return render(request, "registration/account.html", {"form": form})
 
 
 def _gone():
@@ -187,6 +200,7 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def form_valid(self, form):
+        time_zones.remember(form.get_user(), self.request.POST.get("time_zone", ""))
         messages.success(self.request, f"Signed in as {form.get_user().username}.")
         return super().form_valid(form)
 
