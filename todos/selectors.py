@@ -1,8 +1,10 @@
 """The API's reads, each one statement built from TodoQuerySet once per shape (see
 todos.executor.cached) and run on the request's connection."""
 
+import datetime as dt
+
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, Subquery
+from django.db.models import Count, F, Q, Subquery
 from rest_framework.authtoken.models import Token
 
 from . import executor
@@ -156,25 +158,80 @@ async def ainbox_id(owner):
     return _remember_inbox(pk, await executor.run(_inbox_statement().bind(owner=pk)))
 
 
-# The pages' reads (synchronous: the pages are plain Django views).
+# The pages' reads (synchronous: the pages are plain Django views). `today` is the user's date,
+# in their time zone (todos.time_zones).
 
 LIST_PAGE_SIZE = 200  # top-level todos shown on a list's page; a longer list shows its first 200
+VIEW_SIZE = 200  # todos shown on Today and Upcoming
+UPCOMING_DAYS = 7
+LIST_ORDERS = {
+    "position": ("parent_id", "position", "id"),
+    "due": (F("due_date").asc(nulls_last=True), "position", "id"),
+    "newest": ("-created_at", "-id"),
+}
 
 
-def lists_with_counts(owner):
-    """The owner's lists for the sidebar, Inbox first, each with its open count."""
-    return list(_lists(owner).in_order())
+def lists_with_counts(owner, today):
+    """The owner's lists for the sidebar, Inbox first, each with its open and overdue counts."""
+    open_ = Q(todos__completed=False)
+    return list(
+        _lists(owner)
+        .annotate(overdue_count=Count("todos", filter=open_ & Q(todos__due_date__lt=today)))
+        .in_order()
+    )
 
 
-def list_page_todos(todo_list):
-    """A list's first LIST_PAGE_SIZE top-level todos in manual order, and their subtasks by
-    parent id (each group in manual order)."""
-    top = list(
-        Todo.objects.filter(list=todo_list, parent__isnull=True).in_position_order()[
-            :LIST_PAGE_SIZE
-        ]
+def view_counts(owner, today):
+    """How many open todos Today (due today or overdue) and Upcoming (the next 7 days) hold."""
+    until = today + dt.timedelta(days=UPCOMING_DAYS)
+    return (
+        Todo.objects.for_owner(owner)
+        .open()
+        .aggregate(
+            today=Count("pk", filter=Q(due_date__lte=today)),
+            upcoming=Count("pk", filter=Q(due_date__gte=today, due_date__lt=until)),
+        )
+    )
+
+
+def list_page_todos(todo_list, order="position"):
+    """A list's open top-level todos (the first LIST_PAGE_SIZE, in `order`), its done top-level
+    todos (newest done first, for the Completed section) and the subtasks of both by parent id
+    (each group in manual order)."""
+    top = Todo.objects.filter(list=todo_list, parent__isnull=True)
+    open_ = list(top.open().order_by(*LIST_ORDERS[order])[:LIST_PAGE_SIZE])
+    done = list(
+        top.done().order_by(F("completed_at").desc(nulls_last=True), "-id")[:LIST_PAGE_SIZE]
     )
     subtasks = {}
-    for subtask in Todo.objects.filter(parent__in=[t.pk for t in top]).in_position_order():
+    parents = [t.pk for t in open_ + done]
+    for subtask in Todo.objects.filter(parent__in=parents).in_position_order():
         subtasks.setdefault(subtask.parent_id, []).append(subtask)
-    return top, subtasks
+    return open_, done, subtasks
+
+
+def today_todos(owner, today):
+    """Open todos due today or before, across lists: the most overdue first, then by priority."""
+    return list(
+        Todo.objects.for_owner(owner)
+        .open()
+        .filter(due_date__lte=today)
+        .select_related("list")
+        .order_by("due_date", "-priority", "position", "id")[:VIEW_SIZE]
+    )
+
+
+def upcoming_days(owner, today):
+    """The next UPCOMING_DAYS days from today, each with its open todos (by priority)."""
+    days = [today + dt.timedelta(days=n) for n in range(UPCOMING_DAYS)]
+    todos = (
+        Todo.objects.for_owner(owner)
+        .open()
+        .filter(due_date__gte=days[0], due_date__lte=days[-1])
+        .select_related("list")
+        .order_by("due_date", "-priority", "position", "id")[:VIEW_SIZE]
+    )
+    by_day = {day: [] for day in days}
+    for todo in todos:
+        by_day[todo.due_date].append(todo)
+    return list(by_day.items())

@@ -12,6 +12,7 @@ from rest_framework.exceptions import ValidationError
 from .. import selectors, services
 from ..models import Todo, TodoList
 from .forms import TodoForm
+from .sidebar import sidebar
 
 
 def _with_moves(todos):
@@ -42,23 +43,38 @@ def list_page(request, pk):
     return _list_page(request, todo_list)
 
 
+def _unmoved(todo):
+    """A row without Up, Down and In: shown in an order other than the manual one."""
+    return {"todo": todo, "up": None, "down": None, "above": None, "into": None}
+
+
+ORDERS = (("position", "My order"), ("due", "Due date"), ("newest", "Newest"))
+
+
 def _list_page(request, todo_list):
-    top, subtasks = selectors.list_page_todos(todo_list)
-    rows = _with_moves(top)
+    order = request.GET.get("order", "position")
+    if order not in selectors.LIST_ORDERS:
+        order = "position"
+    open_, done, subtasks = selectors.list_page_todos(todo_list, order)
+    manual = order == "position"  # moves only where the order shown is the manual one
+    rows = _with_moves(open_) if manual else [_unmoved(todo) for todo in open_]
     for row in rows:
         row["subtasks"] = _with_moves(subtasks.get(row["todo"].pk, []))
-    for row in rows:  # "In": under the todo above, last among its subtasks
+    for row in rows if manual else ():  # "In": under the todo above, last among its subtasks
         above = row["above"] and next(r for r in rows if r["todo"] is row["above"])
         row["into"] = None
         if above and not row["subtasks"]:
             last = above["subtasks"][-1]["todo"].pk if above["subtasks"] else ""
             row["into"] = {"parent": above["todo"], "after": last}
-    lists = selectors.lists_with_counts(request.user)
     context = {
+        **sidebar(request, current=todo_list.pk),
         "todo_list": todo_list,
-        "lists": lists,
         "rows": rows,
-        "more": len(top) == selectors.LIST_PAGE_SIZE,
+        "manual": manual,
+        "order": order,
+        "orders": ORDERS,
+        "done": [{"todo": t, "subtasks": subtasks.get(t.pk, [])} for t in done],
+        "more": len(open_) == selectors.LIST_PAGE_SIZE,
         "form": TodoForm(),
         "back_to": request.get_full_path(),
     }

@@ -1,12 +1,14 @@
 from django.urls import path
 
 from ..api.urls import TodoIdConverter  # noqa: F401  (registers the "todo_id" path converter)
-from . import lists, staff, views
+from . import lists, plan, staff, views
 
 app_name = "todos"
 urlpatterns = [
     path("", lists.inbox_page, name="list"),
     path("todos/", views.todo_list, name="all"),
+    path("today/", plan.today_page, name="today"),
+    path("upcoming/", plan.upcoming_page, name="upcoming"),
     path("todos/new/", views.todo_create, name="create"),
     path("todos/<todo_id:pk>/", views.todo_edit, name="edit"),
     path("todos/<todo_id:pk>/toggle/", views.todo_toggle, name="toggle"),

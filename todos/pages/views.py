@@ -22,6 +22,7 @@ from ..api.pagination import TodoCursorPagination
 from ..api.serializers import TodoFilterSerializer
 from ..models import OwnerDeleted, Priority, Todo, TodoNotFound
 from .forms import AccountForm, SignupForm, TodoEditForm, TodoForm
+from .sidebar import sidebar
 
 FILTER_LABELS = {
     "completed": "Status",
@@ -46,6 +47,7 @@ def todo_list(request):
         fetched = list(paginator.page_queryset(todos, paginator.position))
         page = paginator.page(fetched, lambda todos: todos)
     context = {
+        **sidebar(request, current="all"),
         "todos": page["results"],
         "form": TodoForm(),
         "filters": {name: request.GET.get(name, "") for name in FILTER_NAMES},

@@ -33,7 +33,7 @@ def add_todo(page, title, priority="Medium", due=None, notes=None):
 
 def test_a_user_creates_filters_completes_edits_and_deletes_todos(alice, page, screenshot):
     sign_in(page, "alice")
-    page.get_by_role("link", name="All todos, with filters").click()
+    page.get_by_role("link", name="All todos").click()
     expect(page.get_by_role("heading", name="Nothing to do yet")).to_be_visible()
 
     # Three days back: overdue and shown as a date, also in a browser a few hours from UTC and
@@ -98,7 +98,9 @@ def test_everything_works_without_javascript(alice, browser, live_server):
     page.get_by_role("button", name="Mark “Water plants” done").click()
     expect(page.get_by_role("status")).to_contain_text("Marked “Water plants” done.")
     expect(row(page, "Water plants")).to_have_class("todo todo--done")
+    expect(row(page, "Water plants")).not_to_be_visible()  # folded into Completed
 
+    page.get_by_text("Completed").click()
     row(page, "Water plants").get_by_role("button", name="Delete “Water plants”").click()
     expect(page.get_by_role("status")).to_contain_text("Deleted “Water plants”.")
     expect(page.get_by_role("heading", name="Nothing in Inbox yet")).to_be_visible()

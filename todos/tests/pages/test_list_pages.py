@@ -1,9 +1,11 @@
 """The pages of lists, without JavaScript: a sidebar of lists with open counts, a list in manual
 order with subtasks indented under their parent, and buttons that move, add and delete."""
 
+import datetime as dt
 import re
 
 import pytest
+from django.utils import timezone
 
 from todos.models import Todo, TodoList
 from todos.services import create_list, create_todo
@@ -26,19 +28,30 @@ def shown_titles(html):
     return re.findall(r'class="todo__title"[^>]*>(?:<span[^>]*>Done: </span>)?([^<]+)</a>', html)
 
 
-def test_the_sidebar_lists_every_list_with_its_open_count(alice, alice_client, inbox):
+def sidebar_counts(html):
+    """(list name, overdue count or "", open count) for each list in the sidebar."""
+    lists = html.split('<h3 class="sidebar__heading">Lists</h3>')[1].split("</ul>")[0]
+    return re.findall(
+        r'>([^<]+)</a>\s*<span class="counts">'
+        r'(?:<span class="count count--overdue"[^>]*>(\d+)<.*?)?'
+        r'<span class="count" title="open todos">(\d+)<',
+        lists,
+        re.S,
+    )
+
+
+def test_the_sidebar_lists_every_list_with_its_open_and_overdue_counts(alice, alice_client, inbox):
     work = create_list(owner=alice, name="Work")
     create_todo(owner=alice, title="open one")
     create_todo(owner=alice, title="done one", completed=True)
     create_todo(owner=alice, title="at work", list_id=work.pk)
+    long_ago = timezone.localdate() - dt.timedelta(days=3)
+    create_todo(owner=alice, title="late", list_id=work.pk, due_date=long_ago)
+    create_todo(owner=alice, title="late but done", due_date=long_ago, completed=True)
 
     html = page_of(alice_client, inbox)
 
-    sidebar = html.split('class="sidebar__lists"')[1].split("</ul>")[0]
-    assert re.findall(r">([^<]+)</a> <span class=\"count\"[^>]*>(\d+)<", sidebar) == [
-        ("Inbox", "1"),
-        ("Work", "1"),
-    ]
+    assert sidebar_counts(html) == [("Inbox", "", "1"), ("Work", "1", "2")]
 
 
 def test_a_list_shows_its_todos_in_manual_order_with_subtasks_indented(alice, alice_client, inbox):
