@@ -235,3 +235,63 @@ def upcoming_days(owner, today):
     for todo in todos:
         by_day[todo.due_date].append(todo)
     return list(by_day.items())
+
+
+def open_subtask_ids(owner, pk):
+    """The ids of the todo's open subtasks (what completing it closes too)."""
+    return list(
+        Todo.objects.for_owner(owner)
+        .filter(parent_id=pk, completed=False)
+        .values_list("pk", flat=True)
+    )
+
+
+def place_of(owner, pk):
+    """Where the owner's todo is, as a move names it: {"list", "parent", "after"} (after: the
+    sibling just before it, None when it is first); None when there is no such todo."""
+    todo = Todo.objects.for_owner(owner).filter(pk=pk).first()
+    if todo is None:
+        return None
+    # (parent_id=None is IS NULL: the top level.)
+    siblings = Todo.objects.filter(list_id=todo.list_id, parent_id=todo.parent_id).exclude(pk=pk)
+    before = (
+        siblings.filter(Q(position__lt=todo.position) | Q(position=todo.position, pk__lt=pk))
+        .order_by("-position", "-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return {"list": todo.list_id, "parent": todo.parent_id, "after": before}
+
+
+def rows_of_todo_and_subtasks(owner, pk):
+    """The todo and its subtasks as plain values (JSON-ready: dates as ISO text), parent first:
+    what an undo of its delete writes back."""
+    rows = (
+        Todo.objects.for_owner(owner)
+        .filter(Q(pk=pk) | Q(parent_id=pk))
+        .order_by(F("parent_id").asc(nulls_first=True), "id")
+    )
+    return [
+        {
+            name: value.isoformat() if hasattr(value, "isoformat") else value
+            for name, value in row.items()
+        }
+        for row in rows.values(*RESTORED_FIELDS)
+    ]
+
+
+RESTORED_FIELDS = (
+    "id",
+    "owner_id",
+    "list_id",
+    "parent_id",
+    "position",
+    "title",
+    "description",
+    "priority",
+    "due_date",
+    "completed",
+    "completed_at",
+    "created_at",
+    "updated_at",
+)

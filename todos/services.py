@@ -211,6 +211,20 @@ def set_completed(*, todos, completed):
     )
 
 
+def restore_todos(*, owner, rows):
+    """Write back the owner's todos as they were before a delete (the pages' undo): their ids,
+    places and stamps, as selectors.rows_of_todo_and_subtasks read them. Raises
+    ValidationError when their list is gone meanwhile."""
+    owner_pk = _pk(owner)
+    todos = [Todo(**row) for row in rows if row["owner_id"] == owner_pk]
+    with transaction.atomic():
+        lists = {todo.list_id for todo in todos}
+        if TodoList.objects.filter(owner_id=owner_pk, pk__in=lists).count() != len(lists):
+            raise ValidationError({"list": ["Its list was deleted meanwhile."]})
+        Todo.objects.bulk_create(todos)
+    return todos
+
+
 def delete_todos(*, todos):
     """Delete a queryset of todos (the admin's bulk delete); returns how many were deleted."""
     deleted, _ = todos.delete()

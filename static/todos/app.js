@@ -2,13 +2,67 @@
 (function () {
   "use strict";
 
-  function announce(text) {
+  var UNDO_SECONDS = 10;
+
+  function csrfToken() {
+    var field = document.querySelector("[name=csrfmiddlewaretoken]");
+    return field ? field.value : "";
+  }
+
+  // A message's Undo goes after about 10 s (without this script it stays on the next page).
+  function expireUndo(form) {
+    setTimeout(function () {
+      if (form.isConnected) form.remove();
+    }, UNDO_SECONDS * 1000);
+  }
+  document.querySelectorAll("form[data-undo]").forEach(expireUndo);
+
+  // A POST form with these hidden fields (and the CSRF token).
+  function postForm(action, fields) {
+    fields.csrfmiddlewaretoken = csrfToken();
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = action;
+    Object.keys(fields).forEach(function (name) {
+      var input = document.createElement("input");
+      input.type = "hidden";
+      input.name = name;
+      input.value = fields[name];
+      form.appendChild(input);
+    });
+    return form;
+  }
+
+  function announce(text, undoUrl) {
     var box = document.getElementById("messages");
     if (!box || !text) return;
-    var line = document.createElement("p");
+    var line = document.createElement("div");
     line.className = "message message--success";
-    line.textContent = text;
+    var words = document.createElement("span");
+    words.textContent = text;
+    line.appendChild(words);
+    if (undoUrl) {
+      var form = postForm(undoUrl, { next: location.pathname + location.search });
+      form.className = "undo";
+      form.dataset.undo = "";
+      var button = document.createElement("button");
+      button.type = "submit";
+      button.className = "link-button";
+      button.textContent = "Undo";
+      form.appendChild(button);
+      line.append(" ", form);
+      expireUndo(form);
+    }
     box.replaceChildren(line);
+  }
+
+  // A delete button opens a confirmation page without this script; with it, the todo is deleted
+  // at once and the message offers Undo instead.
+  function deleteAtOnce(form) {
+    var post = postForm(form.action, { next: form.elements.next.value });
+    post.hidden = true;
+    document.body.appendChild(post);
+    post.submit();
   }
 
   // The HTML a fetch answers with; an error status or a redirect (to the login page) rejects.
@@ -39,6 +93,11 @@
       event.preventDefault();
       return;
     }
+    if (form.matches("[data-delete]") && csrfToken()) {
+      event.preventDefault();
+      deleteAtOnce(form);
+      return;
+    }
     if (!form.matches("[data-toggle]")) return;
 
     // Toggle done / not done in place: the server answers with the row's new HTML.
@@ -53,7 +112,7 @@
         var fresh = template.content.firstElementChild;
         item.replaceWith(fresh);
         fresh.querySelector(".check").focus();
-        announce(fresh.dataset.announce);
+        announce(fresh.dataset.announce, fresh.dataset.undoUrl);
       })
       .catch(function () {
         form.submit(); // fall back to the ordinary round trip

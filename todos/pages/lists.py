@@ -11,6 +11,7 @@ from rest_framework.exceptions import ValidationError
 
 from .. import selectors, services
 from ..models import Todo, TodoList
+from . import undo
 from .forms import TodoForm
 from .sidebar import sidebar
 
@@ -144,12 +145,13 @@ def todo_move(request, pk):
             place[name] = int(value) if value else None
     if place.get("list") is None:
         place.pop("list", None)
+    action = undo.moved(request, pk)
     try:
         todo = services.move_todo(owner=request.user, pk=pk, **place)
     except ValidationError as error:
         messages.error(request, _problems(error))
     else:
-        messages.success(request, f"Moved “{todo.title}”.")
+        undo.message(request, f"Moved “{todo.title}”.", action)
     return redirect(_next(request))
 
 

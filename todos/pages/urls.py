@@ -1,7 +1,7 @@
 from django.urls import path
 
 from ..api.urls import TodoIdConverter  # noqa: F401  (registers the "todo_id" path converter)
-from . import lists, plan, staff, views
+from . import lists, plan, staff, undo, views
 
 app_name = "todos"
 urlpatterns = [
@@ -14,6 +14,7 @@ urlpatterns = [
     path("todos/<todo_id:pk>/toggle/", views.todo_toggle, name="toggle"),
     path("todos/<todo_id:pk>/delete/", views.todo_delete, name="delete"),
     path("todos/<todo_id:pk>/move/", lists.todo_move, name="move"),
+    path("undo/<str:token>/", undo.undo, name="undo"),
     path("lists/new/", lists.list_create, name="list-create"),
     path("lists/<todo_id:pk>/", lists.list_page, name="todo-list"),
     path("lists/<todo_id:pk>/rename/", lists.list_rename, name="list-rename"),

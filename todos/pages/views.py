@@ -17,10 +17,11 @@ from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
-from .. import services, time_zones
+from .. import selectors, services, time_zones
 from ..api.pagination import TodoCursorPagination
 from ..api.serializers import TodoFilterSerializer
 from ..models import OwnerDeleted, Priority, Todo, TodoNotFound
+from . import undo
 from .forms import AccountForm, SignupForm, TodoEditForm, TodoForm
 from .sidebar import sidebar
 
@@ -106,22 +107,38 @@ def todo_edit(request, pk):
 @require_POST
 def todo_toggle(request, pk):
     completed = request.POST.get("completed", "true") == "true"
+    closes = selectors.open_subtask_ids(request.user, pk) if completed else []
     todo = services.update_todo(owner=request.user, pk=pk, completed=completed) or _gone()
     text = f"Marked “{todo.title}” {'done' if completed else 'not done'}."
+    action = undo.completed(request, todo, closes)
     if request.headers.get("X-Requested-With") == "fetch":
-        # The list's script swaps in the new row and announces the text itself.
-        context = {"todo": todo, "back_to": _back_to(request), "announce": text}
+        # The list's script swaps in the new row and announces the text (and its Undo) itself.
+        context = {
+            "todo": todo,
+            "back_to": _back_to(request),
+            "announce": text,
+            "undo_url": undo.offer(request, action),
+        }
         return render(request, "todos/_item.html", context)
-    messages.success(request, text)
+    undo.message(request, text, action)
     return _back(request)
 
 
 @login_required
-@require_POST
 def todo_delete(request, pk):
+    """A confirmation page (GET: what a delete button without JavaScript opens), then the
+    delete (POST), with an Undo."""
     todo = get_object_or_404(Todo.objects.for_owner(request.user), pk=pk)
+    if request.method != "POST":
+        context = {
+            "todo": todo,
+            "subtasks": Todo.objects.filter(parent=todo).count(),
+            "back_to": _back_to(request, avoid=reverse("todos:edit", args=[pk])),
+        }
+        return render(request, "todos/todo_delete.html", context)
+    action = undo.deleted(request, pk)
     services.delete_todo(owner=request.user, pk=todo.pk)
-    messages.success(request, f"Deleted “{todo.title}”.")
+    undo.message(request, f"Deleted “{todo.title}”.", action)
     return _back(request, avoid=reverse("todos:edit", args=[pk]))
 
 
@@ -184,18 +201,20 @@ def _relative(url):
     return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
-def _back_to(request):
-    """Where to go after an action: the list the user came from (its filters and page)."""
+def _back_to(request, avoid=None):
+    """Where to go after an action: the list the user came from (its filters and page), unless
+    that is under `avoid` (a page of the todo just deleted)."""
     url = request.POST.get("next") or request.GET.get("next") or ""
     safe = url_has_allowed_host_and_scheme(
         url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
-    return url if safe and url.startswith("/") else reverse("todos:list")
+    if not (safe and url.startswith("/")) or (avoid and url.startswith(avoid)):
+        return reverse("todos:list")
+    return url
 
 
 def _back(request, avoid=None):
-    url = _back_to(request)
-    return redirect(reverse("todos:list") if avoid and url.startswith(avoid) else url)
+    return redirect(_back_to(request, avoid))
 
 
 class LoginView(auth_views.LoginView):
