@@ -119,6 +119,30 @@
       });
   });
 
+  // Quick add shows what it read from the line (the server's reading) before it is saved.
+  document.querySelectorAll("form[data-quick-add]").forEach(function (form) {
+    var field = form.elements.text;
+    var shown = document.getElementById("quick-add-preview");
+    var timer = null;
+    var asked = "";
+    field.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var text = field.value;
+        if (text === asked) return;
+        asked = text;
+        if (!text.trim()) return shown.replaceChildren();
+        fetchHTML(form.dataset.quickAdd + "?text=" + encodeURIComponent(text))
+          .then(function (html) {
+            if (field.value === text) shown.innerHTML = html;
+          })
+          .catch(function () {
+            shown.replaceChildren();
+          });
+      }, 150);
+    });
+  });
+
   // The staff pool dashboard redraws itself from the server every few seconds.
   var panel = document.getElementById("pool-panel");
   if (panel) {

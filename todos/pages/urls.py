@@ -1,7 +1,7 @@
 from django.urls import path
 
 from ..api.urls import TodoIdConverter  # noqa: F401  (registers the "todo_id" path converter)
-from . import lists, plan, staff, undo, views
+from . import lists, plan, quick_add, staff, undo, views
 
 app_name = "todos"
 urlpatterns = [
@@ -10,6 +10,8 @@ urlpatterns = [
     path("today/", plan.today_page, name="today"),
     path("upcoming/", plan.upcoming_page, name="upcoming"),
     path("todos/new/", views.todo_create, name="create"),
+    path("todos/quick/", quick_add.add, name="quick-add"),
+    path("todos/quick/preview/", quick_add.preview, name="quick-preview"),
     path("todos/<todo_id:pk>/", views.todo_edit, name="edit"),
     path("todos/<todo_id:pk>/toggle/", views.todo_toggle, name="toggle"),
     path("todos/<todo_id:pk>/delete/", views.todo_delete, name="delete"),

@@ -12,7 +12,6 @@ from django.db import IntegrityError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -23,6 +22,7 @@ from ..api.serializers import TodoFilterSerializer
 from ..models import OwnerDeleted, Priority, Todo, TodoNotFound
 from . import undo
 from .forms import AccountForm, SignupForm, TodoEditForm, TodoForm
+from .navigation import back, back_to
 from .sidebar import sidebar
 
 FILTER_LABELS = {
@@ -79,15 +79,17 @@ def todo_create(request):
             todo = services.create_todo(owner=request.user, **form.cleaned_data, **place)
         except ValidationError as error:
             messages.error(request, " ".join(str(m) for ms in error.detail.values() for m in ms))
-            return _back(request)
+            return back(request)
         except (IntegrityError, OwnerDeleted) as error:
             if not services.refers_to_a_deleted_user(error):
                 raise
             logout(request)  # the account was deleted after this request read the session
             return redirect_to_login(request.get_full_path())
         messages.success(request, f"Added “{todo.title}”.")
-        return _back(request)
-    return render(request, "todos/form.html", {"form": form, "back_to": _back_to(request)})
+        return back(request)
+    list_id = request.GET.get("list") or request.POST.get("list", "")
+    context = {"form": form, "back_to": back_to(request), "list_id": list_id}
+    return render(request, "todos/form.html", context)
 
 
 @login_required
@@ -98,8 +100,8 @@ def todo_edit(request, pk):
         changed = {name: form.cleaned_data[name] for name in form.changed_data}
         todo = services.update_todo(owner=request.user, pk=pk, **changed) or _gone()
         messages.success(request, f"Saved “{todo.title}”.")
-        return _back(request)
-    context = {"form": form, "todo": todo, "back_to": _back_to(request)}
+        return back(request)
+    context = {"form": form, "todo": todo, "back_to": back_to(request)}
     return render(request, "todos/form.html", context)
 
 
@@ -115,13 +117,13 @@ def todo_toggle(request, pk):
         # The list's script swaps in the new row and announces the text (and its Undo) itself.
         context = {
             "todo": todo,
-            "back_to": _back_to(request),
+            "back_to": back_to(request),
             "announce": text,
             "undo_url": undo.offer(request, action),
         }
         return render(request, "todos/_item.html", context)
     undo.message(request, text, action)
-    return _back(request)
+    return back(request)
 
 
 @login_required
@@ -133,13 +135,13 @@ def todo_delete(request, pk):
         context = {
             "todo": todo,
             "subtasks": Todo.objects.filter(parent=todo).count(),
-            "back_to": _back_to(request, avoid=reverse("todos:edit", args=[pk])),
+            "back_to": back_to(request, avoid=reverse("todos:edit", args=[pk])),
         }
         return render(request, "todos/todo_delete.html", context)
     action = undo.deleted(request, pk)
     services.delete_todo(owner=request.user, pk=todo.pk)
     undo.message(request, f"Deleted “{todo.title}”.", action)
-    return _back(request, avoid=reverse("todos:edit", args=[pk]))
+    return back(request, avoid=reverse("todos:edit", args=[pk]))
 
 
 def signup(request):
@@ -199,22 +201,6 @@ def _relative(url):
         return None
     parts = urlsplit(url)
     return f"{parts.path}?{parts.query}" if parts.query else parts.path
-
-
-def _back_to(request, avoid=None):
-    """Where to go after an action: the list the user came from (its filters and page), unless
-    that is under `avoid` (a page of the todo just deleted)."""
-    url = request.POST.get("next") or request.GET.get("next") or ""
-    safe = url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    if not (safe and url.startswith("/")) or (avoid and url.startswith(avoid)):
-        return reverse("todos:list")
-    return url
-
-
-def _back(request, avoid=None):
-    return redirect(_back_to(request, avoid))
 
 
 class LoginView(auth_views.LoginView):
