@@ -266,3 +266,153 @@
     });
   });
 })();
+
+// Keyboard: q to the add field, j/k from todo to todo, x done / not done, e edit the title in
+// place (Enter saves, Escape cancels), / to the search field, ? shows them. None fires while
+// typing in a field or with a modifier key held.
+(function () {
+  "use strict";
+  var help = document.getElementById("shortcuts");
+  if (!help) return;
+
+  function typing(node) {
+    return node && (node.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(node.tagName));
+  }
+  function rows() {
+    return Array.prototype.filter.call(document.querySelectorAll("li.todo"), function (row) {
+      return row.offsetParent !== null; // not folded away (Completed)
+    });
+  }
+  function current() {
+    var active = document.activeElement;
+    return active && active.closest ? active.closest("li.todo") : null;
+  }
+  function focusRow(row) {
+    if (!row) return;
+    var title = row.querySelector(".todo__title");
+    title.focus();
+    title.scrollIntoView({ block: "nearest" });
+  }
+  function announce(text) {
+    var box = document.getElementById("messages");
+    if (!box) return;
+    var line = document.createElement("div");
+    line.className = "message message--success";
+    line.textContent = text;
+    box.replaceChildren(line);
+  }
+
+  function editTitle(row) {
+    var link = row.querySelector(".todo__title");
+    if (!link || row.querySelector(".todo__title-edit")) return;
+    var field = document.createElement("input");
+    field.type = "text";
+    field.className = "todo__title-edit";
+    field.maxLength = 200;
+    field.value = link.dataset.title;
+    field.setAttribute("aria-label", "Title of “" + link.dataset.title + "”");
+    link.hidden = true;
+    link.after(field);
+    field.focus();
+    field.select();
+    var done = false;
+    function cancel() {
+      if (done) return;
+      done = true;
+      field.remove();
+      link.hidden = false;
+      link.focus();
+    }
+    function save() {
+      var body = new FormData();
+      body.append("csrfmiddlewaretoken", document.querySelector("[name=csrfmiddlewaretoken]").value);
+      body.append("title", field.value);
+      body.append("next", location.pathname + location.search);
+      field.disabled = true;
+      fetch(row.dataset.titleUrl, {
+        method: "POST",
+        body: body,
+        headers: { "X-Requested-With": "fetch" },
+        credentials: "same-origin",
+      })
+        .then(function (response) {
+          return response.text().then(function (text) {
+            if (!response.ok || response.redirected) throw new Error(text);
+            return text;
+          });
+        })
+        .then(function (html) {
+          done = true;
+          var template = document.createElement("template");
+          template.innerHTML = html.trim();
+          var fresh = template.content.firstElementChild;
+          row.replaceWith(fresh);
+          focusRow(fresh);
+          announce(fresh.dataset.announce);
+        })
+        .catch(function (error) {
+          field.disabled = false;
+          field.focus();
+          field.setCustomValidity(error.message || "The title could not be saved.");
+          field.reportValidity();
+        });
+    }
+    field.addEventListener("input", function () {
+      field.setCustomValidity("");
+    });
+    field.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        save();
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        cancel();
+      }
+    });
+    field.addEventListener("blur", function () {
+      if (!field.disabled) cancel();
+    });
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (typing(event.target) || help.open) return;
+    var row = current();
+    var all;
+    switch (event.key) {
+      case "q":
+        var add = document.getElementById("quick-add") || document.getElementById("id_title");
+        if (!add) return;
+        add.focus();
+        break;
+      case "j":
+      case "k":
+        all = rows();
+        if (!all.length) return;
+        var at = all.indexOf(row);
+        var step = event.key === "j" ? 1 : -1;
+        focusRow(at === -1 ? all[step === 1 ? 0 : all.length - 1] : all[at + step] || all[at]);
+        break;
+      case "x":
+        if (!row) return;
+        row.querySelector(".todo__toggle button").click();
+        break;
+      case "e":
+        if (!row) return;
+        editTitle(row);
+        break;
+      case "/":
+        // The list pages' search box, where there is one.
+        var search = document.querySelector("input[type=search], [data-search]");
+        if (!search) return;
+        search.focus();
+        break;
+      case "?":
+        help.showModal();
+        break;
+      default:
+        return;
+    }
+    event.preventDefault();
+  });
+})();

@@ -14,6 +14,7 @@ urlpatterns = [
     path("todos/quick/preview/", quick_add.preview, name="quick-preview"),
     path("todos/<todo_id:pk>/", views.todo_edit, name="edit"),
     path("todos/<todo_id:pk>/toggle/", views.todo_toggle, name="toggle"),
+    path("todos/<todo_id:pk>/title/", views.todo_title, name="title"),
     path("todos/<todo_id:pk>/delete/", views.todo_delete, name="delete"),
     path("todos/<todo_id:pk>/move/", lists.todo_move, name="move"),
     path("undo/<str:token>/", undo.undo, name="undo"),

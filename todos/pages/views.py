@@ -8,7 +8,9 @@ from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -60,6 +62,8 @@ def todo_list(request):
         "back_to": request.get_full_path(),
         "overdue_before": timezone.localdate().isoformat(),
     }
+    if context["focus_add"]:  # just added one: the cursor back in the field
+        context["form"].fields["title"].widget.attrs["autofocus"] = True
     return render(request, "todos/list.html", context, status=400 if errors else 200)
 
 
@@ -86,6 +90,7 @@ def todo_create(request):
             logout(request)  # the account was deleted after this request read the session
             return redirect_to_login(request.get_full_path())
         messages.success(request, f"Added “{todo.title}”.")
+        request.session["focus_add"] = True
         return back(request)
     list_id = request.GET.get("list") or request.POST.get("list", "")
     context = {"form": form, "back_to": back_to(request), "list_id": list_id}
@@ -123,6 +128,28 @@ def todo_toggle(request, pk):
         }
         return render(request, "todos/_item.html", context)
     undo.message(request, text, action)
+    return back(request)
+
+
+@login_required
+@require_POST
+def todo_title(request, pk):
+    """A new title from the list's inline edit (app.js): the row's new HTML, or a 400 with the
+    problem; without the script (a plain POST) back to the list with a message."""
+    try:
+        title = TodoForm.base_fields["title"].clean(request.POST.get("title", ""))
+    except DjangoValidationError as error:
+        problem = " ".join(error.messages)
+        if request.headers.get("X-Requested-With") == "fetch":
+            return HttpResponseBadRequest(problem, content_type="text/plain; charset=utf-8")
+        messages.error(request, f"The title was not changed: {problem}")
+        return back(request)
+    todo = services.update_todo(owner=request.user, pk=pk, title=title) or _gone()
+    text = f"Renamed to “{todo.title}”."
+    if request.headers.get("X-Requested-With") == "fetch":
+        context = {"todo": todo, "back_to": back_to(request), "announce": text}
+        return render(request, "todos/_item.html", context)
+    messages.success(request, text)
     return back(request)
 
 
