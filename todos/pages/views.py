@@ -38,6 +38,12 @@ FILTER_NAMES = tuple(FILTER_LABELS)  # the page's; the API's list, parent and or
 
 @login_required
 def todo_list(request):
+    if any(not value for value in request.GET.values()):
+        # The filter form sends "any" as an empty value: the same page without the empty keys.
+        kept = request.GET.copy()
+        for name in [name for name, value in request.GET.items() if not value]:
+            del kept[name]
+        return redirect(f"{request.path}?{kept.urlencode()}" if kept else request.path)
     filters, errors = _list_filters(request)
     todos = Todo.objects.for_owner(request.user).filtered(**filters)
     page = {"results": [], "next": None, "previous": None}

@@ -26,6 +26,20 @@ def subtasks_of(page, title):
     return page.locator(f'[aria-label="Subtasks of “{title}”"] .todo__title').all_inner_texts()
 
 
+def open_moves_by_keyboard(page, title):
+    summary = item(page, title).locator("> details.move-menu > summary")
+    summary.focus()
+    page.keyboard.press("Enter")
+
+
+def tab_to(page, target, most=10):
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if target.evaluate("el => el === document.activeElement"):
+            return
+    raise AssertionError("Tab never reached it")
+
+
 def drag(page, title, onto, where):
     """Drag one todo onto the top ("before"), middle ("into") or bottom ("after") of another's
     row, and wait for the page to show what the server now holds."""
@@ -90,14 +104,21 @@ def test_a_user_makes_a_list_adds_a_subtask_and_drags_a_todo_to_a_new_place(
     assert subtasks_of(page, "Pack") == ["Water plants"]
     sidebar = page.locator(".sidebar__lists").last
     expect(sidebar).to_contain_text(re.compile(r"Trip\s*4 open"))
-    # The same nesting without a mouse: the In and Out buttons take the keyboard.
-    item(page, "Passport").get_by_role(
-        "button", name="make “Passport” a subtask of “Book flights”"
-    ).focus()
+    # The same nesting without a mouse: the Move menu's In and Out take the keyboard.
+    open_moves_by_keyboard(page, "Passport")
+    tab_to(
+        page,
+        item(page, "Passport").get_by_role(
+            "button", name="make “Passport” a subtask of “Book flights”"
+        ),
+    )
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert subtasks_of(page, "Book flights") == ["Passport"]
-    item(page, "Passport").get_by_role("button", name="make “Passport” a todo of its own").focus()
+    open_moves_by_keyboard(page, "Passport")
+    tab_to(
+        page, item(page, "Passport").get_by_role("button", name="make “Passport” a todo of its own")
+    )
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert titles(page) == ["Book flights", "Passport", "Pack"]
@@ -112,9 +133,11 @@ def test_without_javascript_the_buttons_reorder_and_the_order_is_kept(alice, bro
         sign_in(page, "alice")
         make_a_list_with_three_todos(page)
 
+        item(page, "Water plants").locator("> details.move-menu > summary").click()
         with page.expect_navigation():
             page.locator("button", has_text="move “Water plants” down").click()
         assert titles(page) == ["Pack", "Water plants", "Book flights"]
+        item(page, "Book flights").locator("> details.move-menu > summary").click()
         with page.expect_navigation():
             page.locator("button", has_text="move “Book flights” up").click()
         page.reload()

@@ -43,6 +43,7 @@ def test_complete_delete_and_move_are_undone_from_the_message(alice, page, viewp
     # Moved down with the button, then back up.
     order = ["Water plants", "Call mum", "Pay rent"]
     expect(page.locator("#manual-list > li > ul .todo__title")).to_have_text(order)
+    page.locator("details.move-menu > summary", has_text="“Water plants”").click()
     page.get_by_role("button", name="move “Water plants” down").click()
     expect(message(page)).to_contain_text("Moved “Water plants”.")
     message(page).get_by_role("button", name="Undo").click()
