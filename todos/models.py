@@ -1,4 +1,7 @@
+import datetime as dt
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.http import Http404
@@ -6,6 +9,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from . import positions
+
+EARLIEST_DUE_DATE = dt.date(1900, 1, 1)
+LATEST_DUE_DATE = dt.date(2200, 12, 31)
+
+
+def validate_due_date(value):
+    """A due date a person could mean: 1900-2200 (the API and the pages both check it)."""
+    if value is not None and not EARLIEST_DUE_DATE <= value <= LATEST_DUE_DATE:
+        raise ValidationError("Due dates go from 1900 to 2200.", code="out_of_range")
 
 
 class OwnerDeleted(Exception):

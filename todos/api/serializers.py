@@ -6,7 +6,7 @@ from django.utils.functional import cached_property
 from rest_framework import serializers
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
-from ..models import Priority
+from ..models import Priority, validate_due_date
 
 MAX_ID = 2**63 - 1
 
@@ -92,7 +92,9 @@ class TodoSerializer(RefusingUnknownFields):
     title = JSONStringField(max_length=200)
     description = JSONStringField(allow_blank=True, trim_whitespace=False, default="")
     priority = PriorityField(default=Priority.MEDIUM)
-    due_date = serializers.DateField(allow_null=True, default=None)
+    due_date = serializers.DateField(
+        allow_null=True, default=None, validators=[validate_due_date], help_text="1900-2200."
+    )
     completed = JSONBooleanField(default=False)
     completed_at = serializers.DateTimeField(read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(read_only=True)

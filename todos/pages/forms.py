@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
 from .. import time_zones
-from ..models import Priority, Todo
+from ..models import EARLIEST_DUE_DATE, LATEST_DUE_DATE, Priority, Todo, validate_due_date
 
 
 def _to_priority(value):
@@ -42,17 +42,25 @@ class TodoForm(forms.ModelForm):
                 attrs={"autocomplete": "off", "placeholder": "What needs doing?"}
             ),
             "description": forms.Textarea(
-                attrs={"rows": 4, "placeholder": "Notes, links, anything that helps"}
+                attrs={"rows": 4, "placeholder": "Links, details, anything that helps"}
             ),
-            "due_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "due_date": forms.DateInput(
+                attrs={
+                    "type": "date",
+                    "min": EARLIEST_DUE_DATE.isoformat(),
+                    "max": LATEST_DUE_DATE.isoformat(),
+                },
+                format="%Y-%m-%d",
+            ),
         }
-        labels = {"title": "Title", "due_date": "Due date"}
-        help_texts = {"description": "Optional. Notes, links, anything that helps."}
+        # One name for each field, here and on the list's add form.
+        labels = {"title": "Title", "description": "Description", "due_date": "Due date"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # The API keeps a description's whitespace as given; so do the pages.
         self.fields["description"].strip = False
+        self.fields["due_date"].validators.append(validate_due_date)
 
 
 class TodoEditForm(TodoForm):

@@ -25,8 +25,8 @@ def add_todo(page, title, priority="Medium", due=None, notes=None):
     if due:
         page.get_by_label("Due (optional)").fill(due.isoformat())
     if notes:
-        page.get_by_text("Add notes").click()
-        page.get_by_label("Notes").fill(notes)
+        page.get_by_text("Add a description").click()
+        page.get_by_label("Description").fill(notes)
     page.get_by_role("button", name="Add todo").click()
     expect(page.get_by_role("status")).to_contain_text(f"Added “{title}”.")
 
