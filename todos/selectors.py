@@ -162,6 +162,7 @@ async def ainbox_id(owner):
 # in their time zone (todos.time_zones).
 
 LIST_PAGE_SIZE = 200  # top-level todos shown on a list's page; a longer list shows its first 200
+COMPLETED_SHOWN = 20  # the most recently done, in a list's Completed section
 VIEW_SIZE = 200  # todos shown on Today and Upcoming
 UPCOMING_DAYS = 7
 LIST_ORDERS = {
@@ -195,8 +196,8 @@ def view_counts(owner, today):
 
 
 def list_page_todos(todo_list, order="position"):
-    """A list's open top-level todos (the first LIST_PAGE_SIZE, in `order`), its done top-level
-    todos (newest done first, for the Completed section) and the subtasks of both by parent id
+    """A list's open top-level todos (the first LIST_PAGE_SIZE, in `order`), its last done
+    top-level todos (COMPLETED_SHOWN, and one more if there are more, for the Completed section) and the subtasks of both by parent id
     (each group in manual order)."""
     top = Todo.objects.filter(list=todo_list, parent__isnull=True)
     open_ = list(top.open().order_by(*LIST_ORDERS[order])[:LIST_PAGE_SIZE])

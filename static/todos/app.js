@@ -329,7 +329,9 @@
       body.append("title", field.value);
       body.append("next", location.pathname + location.search);
       field.disabled = true;
-      fetch(row.dataset.titleUrl, {
+      // The row's title address is its toggle's, ending in title/ (todos/pages/urls.py).
+      var url = row.querySelector(".todo__toggle").action.replace(/toggle\/$/, "title/");
+      fetch(url, {
         method: "POST",
         body: body,
         headers: { "X-Requested-With": "fetch" },

@@ -74,7 +74,11 @@ def _list_page(request, todo_list):
         "manual": manual,
         "order": order,
         "orders": ORDERS,
-        "done": [{"todo": t, "subtasks": subtasks.get(t.pk, [])} for t in done],
+        "done": [
+            {"todo": t, "subtasks": subtasks.get(t.pk, [])}
+            for t in done[: selectors.COMPLETED_SHOWN]
+        ],
+        "more_done": len(done) > selectors.COMPLETED_SHOWN,
         "more": len(open_) == selectors.LIST_PAGE_SIZE,
         "form": TodoForm(),
         "back_to": request.get_full_path(),
