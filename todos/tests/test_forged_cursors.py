@@ -76,7 +76,7 @@ def test_a_forged_due_cursor_is_400_on_the_api(alice, alice_api, case):
 @pytest.mark.parametrize("case", FORGED)
 def test_a_forged_cursor_is_a_400_list_page(alice, alice_client, case):
     create_todo(owner=alice, title="mine")
-    response = alice_client.get(f"/?cursor={cursor(FORGED[case])}")
+    response = alice_client.get(f"/todos/?cursor={cursor(FORGED[case])}")
     assert response.status_code == 400
     assert "Invalid cursor." in response.content.decode()
 
@@ -94,6 +94,6 @@ def test_the_extreme_utc_times_are_a_page(alice, alice_api, alice_client, text, 
     response = alice_api.get(f"/api/todo?cursor={cursor(text)}")
     assert response.status_code == 200
     assert [todo["title"] for todo in response.json()["results"]] == titles
-    page = alice_client.get(f"/?cursor={cursor(text)}")
+    page = alice_client.get(f"/todos/?cursor={cursor(text)}")
     assert page.status_code == 200
     assert ("mine" in page.content.decode()) == bool(titles)

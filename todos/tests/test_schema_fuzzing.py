@@ -96,6 +96,8 @@ STATE_DEPENDENT = {
     ("list", "Set on create; change it with POST /api/todo/<id>/move."),
     ("parent", "Set on create; change it with POST /api/todo/<id>/move."),
     ("order", "order=position needs the list and parent filters."),
+    # A date string's range (1900-2200): OpenAPI 3.0 has no bounds for format: date.
+    ("due_date", "Due dates go from 1900 to 2200."),
 }
 
 
