@@ -75,6 +75,9 @@ TEMPLATES = [
 # keeps only a few connections to it (docs/scaling.md).
 DATABASE_URL = env("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/todos")
 DB_PGBOUNCER = env.bool("DB_PGBOUNCER", default=False)
+# The pools' minimums are kept open by serving workers only (`manage.py serve` sets SERVING_WORKER=1
+# for its server): a management command, a shell or a test opens only the connections it uses.
+SERVING_WORKER = env.bool("SERVING_WORKER", default=False)
 DB_POOL_MIN_SIZE = env.int("DB_POOL_MIN_SIZE", default=2 if DB_PGBOUNCER else 20)
 DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=10 if DB_PGBOUNCER else 50)
 DB_POOL_TIMEOUT = env.float("DB_POOL_TIMEOUT", default=5.0)
@@ -107,7 +110,7 @@ _database.update(
     OPTIONS={
         "connect_timeout": DB_CONNECT_TIMEOUT,
         "pool": {
-            "min_size": DB_POOL_MIN_SIZE,
+            "min_size": DB_POOL_MIN_SIZE if SERVING_WORKER else 0,
             "max_size": DB_POOL_MAX_SIZE,
             "timeout": DB_POOL_TIMEOUT,
             "max_waiting": DB_POOL_MAX_WAITING,

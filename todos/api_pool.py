@@ -52,7 +52,7 @@ async def close():
 def make():
     """A new pool: the same server, options, pool limits and type adapters as Django's own
     connection (read from it, so tests that reconfigure one reconfigure both), sized by
-    DB_API_POOL_*."""
+    DB_API_POOL_* (its minimum kept open in serving workers only, as Django's)."""
     django_connection = connections["default"]
     kwargs = api_pool_connection_kwargs(django_connection)
     if "options" in kwargs:
@@ -62,7 +62,7 @@ def make():
     limits = django_connection.settings_dict["OPTIONS"]["pool"]
     return AsyncConnectionPool(
         kwargs={**kwargs, "autocommit": True, "context": adapters(django_connection)},
-        min_size=settings.DB_API_POOL_MIN_SIZE,
+        min_size=settings.DB_API_POOL_MIN_SIZE if settings.SERVING_WORKER else 0,
         max_size=settings.DB_API_POOL_MAX_SIZE,
         timeout=limits["timeout"],
         max_waiting=limits["max_waiting"],

@@ -51,6 +51,7 @@ def running_server(database_url, **env):
         "DATABASE_URL": database_url,
         "CACHE_KEY_PREFIX": f"live-{uuid.uuid4().hex}",
         "LOG_LEVEL": "WARNING",
+        "SERVING_WORKER": "1",  # as `manage.py serve` runs its workers
         **env,
     }
     with open(log_path, "wb") as log:
