@@ -93,6 +93,11 @@ DB_CONNECTION_BUDGET = env.int("DB_CONNECTION_BUDGET", default=None)
 # clients between them, so None (never prepare) behind it. Django's own pool keeps Django's None.
 DB_PREPARE_THRESHOLD = None if DB_PGBOUNCER else env.int("DB_PREPARE_THRESHOLD", default=5)
 WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=1)
+# A SIGTERM'd node (todos/serving.py): /readyz answers 503 at once and the node still serves for
+# GRACEFUL_DRAIN_SECONDS (more than the load balancer's checks take to notice), then stops
+# accepting, finishes what is in flight, and exits within GRACEFUL_TIMEOUT of the signal.
+GRACEFUL_TIMEOUT = env.float("GRACEFUL_TIMEOUT", default=30.0)
+GRACEFUL_DRAIN_SECONDS = env.float("GRACEFUL_DRAIN_SECONDS", default=5.0)
 API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=5.0)
 
 # The API fast lane (todos/api/fastlane.py) has an asyncio pool of its own in each worker.

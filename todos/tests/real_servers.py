@@ -76,8 +76,8 @@ class Served:
     """`manage.py serve` (the production command: its workers, its metrics directory) in a
     process group of its own; `tmp` is its TMPDIR, where it makes that directory."""
 
-    def __init__(self, database_url, **env):
-        self.port = free_port(SERVER_PORTS)
+    def __init__(self, database_url, port=None, **env):
+        self.port = port or free_port(SERVER_PORTS)
         self.url = f"http://127.0.0.1:{self.port}"
         self.tmp = Path(tempfile.mkdtemp(prefix="todos-serve-"))
         self.log_path = self.tmp.with_suffix(".log")
@@ -99,7 +99,8 @@ class Served:
                 start_new_session=True,
             )
         try:
-            _wait_until_up(self.url, self.process, self.log_path, timeout=90)
+            # The first start of a checkout collects the static files: a minute on a busy machine.
+            _wait_until_up(self.url, self.process, self.log_path, timeout=240)
         except BaseException:
             self.stop()
             raise
@@ -107,12 +108,12 @@ class Served:
     def log(self):
         return self.log_path.read_text(errors="replace")
 
-    def stop(self):
+    def stop(self, timeout=30):
         """SIGTERM to the serve command, as a process manager stops it; returns its status."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=30)
+                self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -111,18 +112,38 @@ class Command(BaseCommand):
 def run_with_metrics_directory(command):
     """Run the server with PROMETHEUS_MULTIPROC_DIR set to a directory of this run's own, and
     remove it when the server has stopped: stale files of an earlier run would add its counts
-    to this one's. The server runs as a child so that this process is there to clean up."""
+    to this one's. The server runs as a child so that this process is there to clean up.
+
+    SIGTERM, SIGINT and SIGHUP are passed on to the server, which drains and stops
+    (todos/serving.py); this process waits for it, and at GRACEFUL_TIMEOUT kills the server's
+    process group, its workers included (they give up on what is in flight a little earlier)."""
     directory = tempfile.mkdtemp(prefix="todos-metrics-")
     try:
         server = subprocess.Popen(
             command,
             env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": directory, "SERVING_WORKER": "1"},
+            start_new_session=True,  # a group of its own, to kill whole if it overstays
         )
-        # A terminal's Ctrl-C reaches the server itself (same process group); SIGTERM is passed on.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        for signum in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(signum, lambda signum, frame: server.send_signal(signum))
-        return server.wait()
+        deadline = []
+
+        def pass_on(signum, frame):
+            if signum == signal.SIGTERM:
+                # To every worker at once, not through uvicorn's supervisor, which looks at its
+                # signals twice a second (its own SIGTERM to them comes later; they ignore it).
+                os.killpg(server.pid, signal.SIGTERM)
+            else:
+                server.send_signal(signum)  # SIGHUP: uvicorn restarts its workers
+            if not deadline and signum != signal.SIGHUP:
+                deadline.append(time.monotonic() + settings.GRACEFUL_TIMEOUT)
+
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(signum, pass_on)
+        while True:
+            try:
+                return server.wait(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                if deadline and time.monotonic() > deadline[0]:
+                    os.killpg(server.pid, signal.SIGKILL)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
@@ -173,22 +194,12 @@ def server_command(server, host, port, workers):
             "uvloop",
             "todoproject.asgi:application",
         ]
+    # uvicorn (uvloop, httptools, no lifespan, no access log) with a drain before shutdown.
     return [
-        "uvicorn",
-        "todoproject.asgi:application",
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--lifespan",
-        "off",
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
+        "todos.serving",
+        *("--host", host, "--port", str(port), "--workers", str(workers)),
+        *("--graceful-timeout", str(settings.GRACEFUL_TIMEOUT)),
+        *("--drain-seconds", str(settings.GRACEFUL_DRAIN_SECONDS)),
     ]
 
 
