@@ -128,6 +128,26 @@ if not DB_PGBOUNCER:
     # sets statement_timeout (and timezone) on the role instead.
     _database["OPTIONS"]["options"] = f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
 DATABASES = {"default": _database}
+# A streaming replica for reads (todos/replica.py, docs/scaling.md section 6): same options and
+# pools as the primary's. Skipped while further behind than DB_REPLICA_MAX_LAG_SECONDS, measured
+# every DB_REPLICA_CHECK_SECONDS.
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
+DB_REPLICA_MAX_LAG_SECONDS = env.float("DB_REPLICA_MAX_LAG_SECONDS", default=10.0)
+DB_REPLICA_CHECK_SECONDS = env.float("DB_REPLICA_CHECK_SECONDS", default=1.0)
+if DATABASE_REPLICA_URL:
+    _replica = env.db_url_config(DATABASE_REPLICA_URL)
+    _replica.update({key: value for key, value in _database.items() if key not in _replica})
+    _replica.update(
+        OPTIONS={**_database["OPTIONS"], "pool": dict(_database["OPTIONS"]["pool"])},
+        CONN_MAX_AGE=0,
+        CONN_HEALTH_CHECKS=True,
+    )
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["todos.replica.ReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "todos.replica.ReplicaReadsMiddleware",
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -21,6 +21,8 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 from django.http import JsonResponse
 
+from . import replica
+
 logger = logging.getLogger(__name__)
 
 READY_TIMEOUT_SECONDS = 2.0
@@ -61,7 +63,10 @@ async def readyz(request):
         )
         response["Retry-After"] = RETRY_AFTER_SECONDS
         return response
-    return JsonResponse({"status": "ready", "pool": pool})
+    body = {"status": "ready", "pool": pool}
+    if replica.configured():  # skipped while down or behind: the node is ready without it
+        body["replica"] = replica.lag_monitor().summary()
+    return JsonResponse(body)
 
 
 def check_database():

@@ -7,9 +7,11 @@ The DRF views (todos.api.views) and the fast lane (todos.api.fastlane) both answ
 `perform`ing the endpoint's operation; neither has a sequence of its own.
 """
 
+import psycopg
+from django.db import DatabaseError
 from rest_framework import exceptions
 
-from .. import executor, selectors, services
+from .. import executor, replica, selectors, services
 from ..models import TodoListNotFound, TodoNotFound
 from . import schema
 from .answers import Answer
@@ -52,12 +54,29 @@ class Endpoint:
 
 
 async def perform(operation, call):
-    """The one sequence of every endpoint: the write throttle, then the operation."""
+    """The one sequence of every endpoint: the write throttle, then the operation. With a replica
+    (todos.replica), a write pins its user to the primary before it is answered, and an
+    operation that writes nothing reads from the replica, or again from the primary if the
+    replica fails it."""
     if operation.writes:
         wait = await athrottle_writes(call.user.pk)
         if wait is not None:
             raise exceptions.Throttled(wait)
-    return await operation.run(call)
+        try:
+            return await operation.run(call)
+        finally:
+            if replica.configured():
+                await replica.pin(call.user.pk)
+    if not replica.configured():
+        return await operation.run(call)
+    async with replica.reading_as(call.user.pk):
+        try:
+            return await operation.run(call)
+        except (DatabaseError, psycopg.Error):
+            if replica.read_alias() != replica.ALIAS:
+                raise
+            replica.fall_back()
+            return await operation.run(call)
 
 
 def _validated(serializer):

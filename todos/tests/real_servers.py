@@ -166,7 +166,9 @@ class Cluster:
     While the cluster is not running, its port stays bound by a placeholder socket, so that
     another test run on this machine cannot take it during initdb or an outage."""
 
-    def __init__(self, timeout=120):
+    def __init__(self, timeout=120, *, primary=None):
+        """A new cluster (initdb), or with `primary` (running) a streaming standby of it, made
+        with `pg_basebackup -R` (it writes the standby's primary_conninfo)."""
         self.timeout = timeout  # for each start and stop: a busy machine is slow, not broken
         self._placeholder = _bound_socket(CLUSTER_PORTS)
         self.port = self._placeholder.getsockname()[1]
@@ -180,7 +182,11 @@ class Cluster:
             self._as = ["runuser", "-u", "postgres", "--"]
         else:
             self._as = []
-        self._run("initdb", "-D", self.data, "-U", self.user, "-A", "trust", "--no-sync")
+        if primary is None:
+            self._run("initdb", "-D", self.data, "-U", self.user, "-A", "trust", "--no-sync")
+        else:
+            source = ("-h", "127.0.0.1", "-p", primary.port, "-U", primary.user)
+            self._run("pg_basebackup", *source, "-D", self.data, "-R", "-X", "stream", "--no-sync")
 
     @property
     def url(self):
