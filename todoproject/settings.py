@@ -285,6 +285,8 @@ if DEBUG:
 # unwrapped: no counting, no request ids, no request log lines (what the cost is measured against).
 METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# How often each worker writes its pools' figures and requests in flight for the others' scrapes.
+METRICS_REFRESH_SECONDS = env.float("METRICS_REFRESH_SECONDS", default=1.0)
 # json: one JSON object per line, for a log shipper; text: for a human at a terminal.
 LOG_FORMAT = env("LOG_FORMAT", default="json")
 LOGGING = {
