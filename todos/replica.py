@@ -107,6 +107,11 @@ def _pinned_now(user_id):
         return True
 
 
+def reading():
+    """Whether this request reads from the replica when it is usable."""
+    return _replica_reader.get()
+
+
 def read_alias():
     """Where a read of this request goes now: the replica, or the primary ("default")."""
     if (

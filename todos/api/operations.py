@@ -73,7 +73,7 @@ async def perform(operation, call):
         try:
             return await operation.run(call)
         except (DatabaseError, psycopg.Error):
-            if replica.read_alias() != replica.ALIAS:
+            if not replica.reading():  # the primary failed it: the error stands
                 raise
             replica.fall_back()
             return await operation.run(call)
