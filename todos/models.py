@@ -28,6 +28,8 @@ class TodoListNotFound(Http404):
 
 
 INBOX = "Inbox"
+# Why a todo's list or parent sent with another value in an edit is refused.
+MOVE_HINT = "Set on create; change it with POST /api/todo/<id>/move."
 
 
 class TodoListQuerySet(models.QuerySet):
