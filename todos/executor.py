@@ -111,6 +111,20 @@ def select(queryset):
     )
 
 
+def select_from(queryset, inner, *, fence=False):
+    """A SELECT of the queryset's model rows that reads them from the statement `inner` (a
+    SELECT of the same model's rows) in place of the model's table: the outer query's WHERE,
+    ORDER BY and LIMIT apply to inner's rows. `fence` adds OFFSET 0 to inner, which keeps
+    PostgreSQL from merging the two queries into one plan."""
+    outer = select(queryset)
+    table = connections[outer.using].ops.quote_name(queryset.model._meta.db_table)
+    head, found, tail = outer.sql.partition(f" FROM {table}")
+    if not found or "%s" in head or f" FROM {table}" in tail:
+        raise ValueError("only a SELECT from the model's table alone reads from a subquery")
+    sql = f"{head} FROM ({inner.sql}{' OFFSET 0' if fence else ''}) {table}{tail}"
+    return Statement(sql, [*inner.params, *outer.params], using=outer.using, read=outer.read)
+
+
 def _reader(compiler, select_list, model, attnames):
     """Rows -> model instances, through the same converters as the ORM's iterator."""
     converters = compiler.get_converters([column for column, _, _ in select_list])

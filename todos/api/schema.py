@@ -200,6 +200,13 @@ ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 LIST_ID = OpenApiParameter("id", ID_SCHEMA, OpenApiParameter.PATH, description="The list's id.")
 
 LIST_FILTERS = [
+    OpenApiParameter(
+        "q",
+        {"type": "string", "minLength": 1, "maxLength": 200, "pattern": _TEXT},
+        description="Search: only todos where each word (split at white space) starts a word "
+        'of the title or the description, ignoring case (`mil` finds "Buy milk"); at least '
+        "one word has a letter or digit. Combines with every filter and order.",
+    ),
     OpenApiParameter("list", ID_SCHEMA, description="Only the todos of this list of yours."),
     OpenApiParameter(
         "parent",
@@ -335,8 +342,8 @@ list_todos = dict(
         200: TodoPage,
         400: _bad_request(
             FIELD_ERRORS,
-            "A bad filter, `page_size` or `cursor` (a cursor of another order included), or "
-            "order=position without `list` and `parent`.",
+            "A bad filter, `q`, `page_size` or `cursor` (a cursor of another order included), "
+            "or order=position without `list` and `parent`.",
         ),
         **COMMON,
     },

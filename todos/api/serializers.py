@@ -225,6 +225,7 @@ class TodoBulkDeleteSerializer(RefusingUnknownFields):
 
 
 ORDERS = ("newest", "due", "position")
+NO_WORD = "Give at least one word (letters or digits) to search for."
 
 
 class TodoFilterSerializer(serializers.Serializer):
@@ -236,6 +237,12 @@ class TodoFilterSerializer(serializers.Serializer):
     list = id_field(required=False, default=None)
     parent = serializers.CharField(required=False, default=None)
     order = serializers.ChoiceField(ORDERS, required=False, default="newest")
+    q = serializers.CharField(required=False, default=None, max_length=200)
+
+    def validate_q(self, value):
+        if value is not None and not any(c.isalnum() for c in value):
+            raise serializers.ValidationError(NO_WORD)
+        return value
 
     def validate_parent(self, value):
         if value is None or value == "none":

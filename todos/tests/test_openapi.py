@@ -94,6 +94,7 @@ def test_errors_retry_after_and_etags_are_described(openapi):
 def test_filters_and_pagination_are_described(openapi):
     parameters = {p["name"]: p for p in openapi["paths"]["/api/todo"]["get"]["parameters"]}
     assert set(parameters) == {
+        "q",
         "completed",
         "priority",
         "due_before",

@@ -103,6 +103,7 @@ STATE_DEPENDENT = {
     ("id", "No todo with this id."),
     ("id", "This todo is in the batch already (item N)."),
     ("ids", "No todo with this id."),
+    ("q", "Give at least one word (letters or digits) to search for."),
 }
 ITEM_NUMBER = re.compile(r"\(item \d+\)")
 

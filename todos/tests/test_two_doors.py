@@ -172,6 +172,9 @@ CALLS = [
     ("POST", "/api/todo/bulk", '[{"title": "fine"}, {"title": "", "completed": 0}]', JSON),
     ("POST", "/api/todo/bulk", "[]", JSON),
     ("POST", "/api/todo/bulk", '{"title": "not a list"}', JSON),
+    ("GET", "/api/todo?q=B&page_size=1", None, None),
+    ("GET", "{next}", None, None),
+    ("GET", "/api/todo?q=%21%21", None, None),
     ("POST", "/api/lists", '{"name": "Work"}', JSON),
     ("POST", "/api/lists", '{"name": "work"}', JSON),
     ("GET", "/api/lists", None, None),
@@ -222,6 +225,7 @@ HANDED_ON = 9
 STATUSES = [
     *(201, 201, 201, 200, 200, 200, 200, 200, 200, 404, 404, 404, 204, 404, 404),
     *(400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 201, 400, 400, 400),
+    *(200, 200, 400),
     *(201, 400, 200, 200, 200, 409, 201, 201, 400, 200, 400, 200, 400, 404, 200, 200, 400),
     *(400, 200, 400, 400, 400, 204, 204, 404),
     *(405, 405, 415, 400, 201, 404, 404, 405, 405),
