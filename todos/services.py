@@ -534,3 +534,30 @@ def delete_todos_by_id(*, owner, ids):
 
 async def adelete_todos_by_id(*, owner, ids):
     await executor.run_atomic(_batch_delete(owner, ids), _ids_checked(ids))
+
+
+def _batch_move(owner, ids, list_id):
+    """One UPDATE: the todos go first into the list, each a top-level todo unless its parent
+    goes too; their subtasks go with them (in place under them)."""
+    t = Todo._meta.db_table
+    now = timezone.now()
+    places = [positions.newest(now.timestamp(), rank) for rank in range(len(ids))]
+    sql = f"""
+        UPDATE {t} SET
+            list_id = %s,
+            parent_id = CASE WHEN parent_id = ANY(%s::bigint[]) THEN parent_id END,
+            position = COALESCE((%s::text[])[array_position(%s::bigint[], id)], position),
+            updated_at = %s
+        WHERE owner_id = %s AND (id = ANY(%s::bigint[]) OR parent_id = ANY(%s::bigint[]))
+        RETURNING id"""
+    params = [list_id, ids, places, ids, now, _pk(owner), ids, ids]
+    read = lambda rows, rowcount: {row[0] for row in rows}  # noqa: E731
+    return executor.Statement(sql, params, using="default", read=read)
+
+
+def move_todos_to_list(*, owner, ids, list_id):
+    """Move many of the owner's todos (and their subtasks) first into one of the owner's
+    lists, in one UPDATE inside one transaction; all or nothing (ValidationError)."""
+    if not TodoList.objects.filter(owner_id=_pk(owner), pk=list_id).exists():
+        raise ValidationError({"list": [NO_LIST]})
+    executor.run_atomic_sync(_batch_move(owner, list(ids), list_id), _ids_checked(ids))

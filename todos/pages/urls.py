@@ -1,12 +1,13 @@
 from django.urls import path
 
 from ..api.urls import TodoIdConverter  # noqa: F401  (registers the "todo_id" path converter)
-from . import lists, staff, views
+from . import batch, lists, staff, views
 
 app_name = "todos"
 urlpatterns = [
     path("", views.todo_list, name="list"),
     path("todos/new/", views.todo_create, name="create"),
+    path("todos/batch/", batch.todo_batch, name="batch"),
     path("todos/<todo_id:pk>/", views.todo_edit, name="edit"),
     path("todos/<todo_id:pk>/toggle/", views.todo_toggle, name="toggle"),
     path("todos/<todo_id:pk>/delete/", views.todo_delete, name="delete"),
