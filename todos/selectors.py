@@ -62,6 +62,26 @@ def search_query(q):
 
 # How many todos in the page's order a search reads first (see search_statements).
 SEARCH_WINDOW = 1000
+# The admin's search shows the newest this many matches of its filtered change list.
+MATCHES_LIMIT = 200
+
+
+def newest_matching(todos, q, limit=None):
+    """The newest `limit` todos of the queryset `todos` (any filters: the admin's
+    change list) whose words match `q`, found as the API's search finds a page: a probe of the
+    newest 10 x `limit` todos, else the index fenced from the ordered scan (search_statements)."""
+    limit = MATCHES_LIMIT if limit is None else limit
+    words = search_query(q)
+    todos = todos.select_related(None).order_by()
+    newest = ("-created_at", "-id")
+    window = executor.select(todos.order_by(*newest)[: 10 * limit])
+    matching = Todo.objects.matching(words).order_by(*newest)[:limit]
+    found = executor.run_sync(executor.select_from(matching, window))
+    if len(found) < limit:
+        every = executor.select(todos.matching(words))
+        newest_of = Todo.objects.order_by(*newest)[:limit]
+        found = executor.run_sync(executor.select_from(newest_of, every, fence=True))
+    return found
 
 
 # The field a cursor's key is compared with, per order.
