@@ -1,6 +1,11 @@
-"""What the metrics and request logs cost: the crud scenario against 2 uvicorn workers with them
-on (METRICS_ENABLED=1, a PROMETHEUS_MULTIPROC_DIR as `manage.py serve` makes, one JSON line per
-request written to the server's log file) and off (METRICS_ENABLED=0), in interleaved rounds.
+"""What the metrics and request logs cost: the crud scenario against `manage.py serve` with 2
+workers, with them on (METRICS_ENABLED=1: the serve command's multiprocess directory, one JSON
+line per request in the server's log file) and off (METRICS_ENABLED=0), in interleaved rounds.
+
+Two figures per run: requests per second, and the CPU time the server's processes spent per
+request (user + system, read from /proc for the server's process group before and after the
+Locust run). On a shared machine the second is the steadier one: other work slows a run's
+throughput, but adds little to the CPU the workers spend on each request.
 
     .venv/bin/python -m bench.metrics_cost [--rounds 3] [--duration 20] [--users 50]
 
@@ -8,15 +13,27 @@ Writes reports/<timestamp>/metrics-cost.md (docs/operations.md quotes it).
 """
 
 import argparse
-import shutil
+import os
 import statistics
-import tempfile
+from pathlib import Path
 
 from . import harness
-from .run import prepare
-from .steps import uvicorn_command
 
 VARIANTS = {"on": {"METRICS_ENABLED": "1"}, "off": {"METRICS_ENABLED": "0"}}
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu_seconds(group):
+    """User + system CPU of every live process in the process group (the server and workers)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[2]) == group:  # fields[2] is pgrp, [11] utime, [12] stime
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / TICKS_PER_SECOND
 
 
 def main(argv=None):
@@ -25,41 +42,39 @@ def main(argv=None):
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--port", type=int, default=8230)
-    parser.add_argument("--database", default="todos_benchrun")
+    parser.add_argument("--database", default="todos_benchcost")
     args = parser.parse_args(argv)
     out_dir = harness.timestamped_dir(harness.ROOT / "reports")
     setup = argparse.Namespace(database=args.database, fresh=False)
-    db_url, tokens = prepare(setup, out_dir, users=args.users, bigtable_rows=0)
+    db_url, tokens = harness.prepare(setup, out_dir, users=args.users, bigtable_rows=0)
     runs = {name: [] for name in VARIANTS}
     load = harness.load_average()
     for round_no in range(1, args.rounds + 1):
-        for name, extra in VARIANTS.items():
-            metrics_dir = tempfile.mkdtemp(prefix="todos-metrics-")
-            if name == "on":
-                extra = {**extra, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
+        order = VARIANTS if round_no % 2 else dict(reversed(VARIANTS.items()))
+        for name, extra in order.items():
             env = harness.service_env(db_url, WEB_CONCURRENCY=2, **extra)
             tag = f"r{round_no}-{name}"
-            try:
-                with harness.running(
-                    uvicorn_command(args.port),
-                    env=env,
-                    port=args.port,
-                    log_path=out_dir / f"{tag}.server.log",
-                ):
-                    outcome = harness.run_locust(
-                        "crud",
-                        host=f"http://127.0.0.1:{args.port}",
-                        out_dir=out_dir,
-                        label=tag,
-                        tokens_file=tokens,
-                        users=args.users,
-                        duration=args.duration,
-                    )
-            finally:
-                shutil.rmtree(metrics_dir, ignore_errors=True)
-            figures = harness.total(outcome)
+            with harness.running(
+                harness.service_command(args.port),
+                env=env,
+                port=args.port,
+                log_path=out_dir / f"{tag}.server.log",
+            ) as server:
+                cpu_before = group_cpu_seconds(server.pid)
+                outcome = harness.run_locust(
+                    "crud",
+                    host=f"http://127.0.0.1:{args.port}",
+                    out_dir=out_dir,
+                    label=tag,
+                    tokens_file=tokens,
+                    users=args.users,
+                    duration=args.duration,
+                )
+                cpu = group_cpu_seconds(server.pid) - cpu_before
+            figures = dict(harness.total(outcome))
+            figures["cpu_us"] = cpu * 1e6 / max(figures.get("requests", 0), 1)
             runs[name].append(figures)
-            print(f"{tag}: {harness.one_line(outcome)}", flush=True)
+            print(f"{tag}: server CPU {figures['cpu_us']:.0f} us per request", flush=True)
     report = markdown(runs, args, load, harness.machine())
     (out_dir / "metrics-cost.md").write_text(report)
     print(report)
@@ -70,6 +85,9 @@ def markdown(runs, args, load, machine):
     def median(name, key):
         return statistics.median(run.get(key, 0.0) for run in runs[name])
 
+    def per_round(name, key, form):
+        return " / ".join(form.format(run.get(key, 0.0)) for run in runs[name])
+
     lines = [
         "# Metrics and request logs: on against off",
         "",
@@ -77,20 +95,31 @@ def markdown(runs, args, load, machine):
         f"PostgreSQL {machine['postgres']}; Locust, the servers and PostgreSQL share the cores. "
         f"Load average before: {load}.",
         f"- crud scenario, {args.users} users, {args.duration} s per run, {args.rounds} rounds "
-        "interleaved, 2 uvicorn workers; medians of the rounds.",
+        "interleaved (the order alternating), `manage.py serve` with 2 workers; medians of the "
+        "rounds. Server CPU: user + system of the server's processes per request.",
         "",
-        "| | req/s per round | req/s | p50 ms | p95 ms | failures |",
-        "| --- | --- | ---: | ---: | ---: | ---: |",
+        "| | req/s per round | req/s | server CPU per request (us) per round | median | "
+        "p50 / p95 ms | failures |",
+        "| --- | --- | ---: | --- | ---: | --- | ---: |",
     ]
     for name in runs:
-        per_round = " / ".join(f"{run.get('rps', 0.0):.0f}" for run in runs[name])
         lines.append(
-            f"| metrics and logs {name} | {per_round} | {median(name, 'rps'):.0f} | "
-            f"{median(name, 'p50'):.0f} | {median(name, 'p95'):.0f} | "
-            f"{sum(run.get('failures', 0) for run in runs[name])} |"
+            f"| metrics and logs {name} | {per_round(name, 'rps', '{:.0f}')} | "
+            f"{median(name, 'rps'):.0f} | {per_round(name, 'cpu_us', '{:.0f}')} | "
+            f"{median(name, 'cpu_us'):.0f} | {median(name, 'p50'):.0f} / "
+            f"{median(name, 'p95'):.0f} | {sum(run.get('failures', 0) for run in runs[name])} |"
         )
-    ratio = median("on", "rps") / median("off", "rps")
-    lines += ["", f"on / off req/s: {ratio:.3f}"]
+    pairs_rps = [on["rps"] / off["rps"] for on, off in zip(runs["on"], runs["off"], strict=True)]
+    pairs_cpu = [
+        on["cpu_us"] / off["cpu_us"] for on, off in zip(runs["on"], runs["off"], strict=True)
+    ]
+    lines += [
+        "",
+        f"- on / off req/s, round by round: {' / '.join(f'{r:.3f}' for r in pairs_rps)} "
+        f"(median {statistics.median(pairs_rps):.3f})",
+        f"- on / off server CPU per request, round by round: "
+        f"{' / '.join(f'{r:.3f}' for r in pairs_cpu)} (median {statistics.median(pairs_cpu):.3f})",
+    ]
     return "\n".join(lines) + "\n"
 
 

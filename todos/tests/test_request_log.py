@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from conftest import PASSWORD
-from todos.request_log import RequestContext, RequestContextFilter, TextLines, current
+from todos.request_log import JsonLines, RequestContext, RequestContextFilter, TextLines, current
 
 pytestmark = pytest.mark.django_db
 live_only = pytest.mark.parametrize("api_transport", ["live"])
@@ -123,3 +123,13 @@ def test_log_format_text_is_one_readable_line_with_the_request_id():
         r"\d{4}-\d\d-\d\d [\d:,]+ INFO todos\.requests pid=\d+ request=abc123 user=None GET x",
         line,
     )
+
+
+def test_an_extra_that_orjson_refuses_still_makes_one_json_line():
+    record = logging.LogRecord("todos", logging.WARNING, __file__, 1, "odd", (), None)
+    record.big = 2**70  # past 64 bits: orjson refuses it, json.dumps takes it
+    record.keyed = {1: "one"}
+    RequestContextFilter().filter(record)
+    [line] = JsonLines().format(record).splitlines()
+    assert json.loads(line)["big"] == 2**70
+    assert json.loads(line)["keyed"] == {"1": "one"}
