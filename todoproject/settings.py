@@ -75,6 +75,9 @@ TEMPLATES = [
 # keeps only a few connections to it (docs/scaling.md).
 DATABASE_URL = env("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/todos")
 DB_PGBOUNCER = env.bool("DB_PGBOUNCER", default=False)
+# The pools' minimums are kept open by serving workers only (`manage.py serve` sets SERVING_WORKER=1
+# for its server): a management command, a shell or a test opens only the connections it uses.
+SERVING_WORKER = env.bool("SERVING_WORKER", default=False)
 DB_POOL_MIN_SIZE = env.int("DB_POOL_MIN_SIZE", default=2 if DB_PGBOUNCER else 20)
 DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=10 if DB_PGBOUNCER else 50)
 DB_POOL_TIMEOUT = env.float("DB_POOL_TIMEOUT", default=5.0)
@@ -90,6 +93,11 @@ DB_CONNECTION_BUDGET = env.int("DB_CONNECTION_BUDGET", default=None)
 # clients between them, so None (never prepare) behind it. Django's own pool keeps Django's None.
 DB_PREPARE_THRESHOLD = None if DB_PGBOUNCER else env.int("DB_PREPARE_THRESHOLD", default=5)
 WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=1)
+# A SIGTERM'd node (todos/serving.py): /readyz answers 503 at once and the node still serves for
+# GRACEFUL_DRAIN_SECONDS (more than the load balancer's checks take to notice), then stops
+# accepting, finishes what is in flight, and exits within GRACEFUL_TIMEOUT of the signal.
+GRACEFUL_TIMEOUT = env.float("GRACEFUL_TIMEOUT", default=30.0)
+GRACEFUL_DRAIN_SECONDS = env.float("GRACEFUL_DRAIN_SECONDS", default=5.0)
 API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=5.0)
 
 # The API fast lane (todos/api/fastlane.py) has an asyncio pool of its own in each worker.
@@ -107,7 +115,7 @@ _database.update(
     OPTIONS={
         "connect_timeout": DB_CONNECT_TIMEOUT,
         "pool": {
-            "min_size": DB_POOL_MIN_SIZE,
+            "min_size": DB_POOL_MIN_SIZE if SERVING_WORKER else 0,
             "max_size": DB_POOL_MAX_SIZE,
             "timeout": DB_POOL_TIMEOUT,
             "max_waiting": DB_POOL_MAX_WAITING,
@@ -120,6 +128,26 @@ if not DB_PGBOUNCER:
     # sets statement_timeout (and timezone) on the role instead.
     _database["OPTIONS"]["options"] = f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
 DATABASES = {"default": _database}
+# A streaming replica for reads (todos/replica.py, docs/scaling.md section 6): same options and
+# pools as the primary's. Skipped while further behind than DB_REPLICA_MAX_LAG_SECONDS, measured
+# every DB_REPLICA_CHECK_SECONDS.
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
+DB_REPLICA_MAX_LAG_SECONDS = env.float("DB_REPLICA_MAX_LAG_SECONDS", default=10.0)
+DB_REPLICA_CHECK_SECONDS = env.float("DB_REPLICA_CHECK_SECONDS", default=1.0)
+if DATABASE_REPLICA_URL:
+    _replica = env.db_url_config(DATABASE_REPLICA_URL)
+    _replica.update({key: value for key, value in _database.items() if key not in _replica})
+    _replica.update(
+        OPTIONS={**_database["OPTIONS"], "pool": dict(_database["OPTIONS"]["pool"])},
+        CONN_MAX_AGE=0,
+        CONN_HEALTH_CHECKS=True,
+    )
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["todos.replica.ReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "todos.replica.ReplicaReadsMiddleware",
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -257,6 +285,8 @@ if DEBUG:
 # unwrapped: no counting, no request ids, no request log lines (what the cost is measured against).
 METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# How often each worker writes its pools' figures and requests in flight for the others' scrapes.
+METRICS_REFRESH_SECONDS = env.float("METRICS_REFRESH_SECONDS", default=1.0)
 # json: one JSON object per line, for a log shipper; text: for a human at a terminal.
 LOG_FORMAT = env("LOG_FORMAT", default="json")
 LOGGING = {

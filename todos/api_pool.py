@@ -19,41 +19,40 @@ from .db import api_pool_connection_kwargs
 # checking every checkout would cost a round trip per request.
 CHECK_AFTER_IDLE_SECONDS = 1.0
 
-_pool = None
-_opening = None  # the lock of the first opening, made on the event loop that opens it
+_pools = {}  # by database alias: "default" (the primary), "replica" (todos.replica)
+_opening = {}  # the lock of each first opening, made on the event loop that opens it
 
 
-def current():
-    """This process's opened pool, or None."""
-    return _pool
+def current(alias="default"):
+    """This process's opened pool of that database, or None."""
+    return _pools.get(alias)
 
 
-async def opened():
-    """This process's pool, opened on first use."""
-    global _pool, _opening
-    if _pool is None:
-        _opening = _opening or asyncio.Lock()
-        async with _opening:
-            if _pool is None:
-                pool = make()
+async def opened(alias="default"):
+    """This process's pool of that database, opened on first use."""
+    if alias not in _pools:
+        lock = _opening.setdefault(alias, asyncio.Lock())
+        async with lock:
+            if alias not in _pools:
+                pool = make(alias)
                 await pool.open()
-                _pool = pool
-    return _pool
+                _pools[alias] = pool
+    return _pools[alias]
 
 
 async def close():
-    """Close the pool, so that the next request opens one from the settings (tests)."""
-    global _pool
-    pool, _pool = _pool, None
-    if pool is not None:
+    """Close the pools, so that the next request opens them from the settings (tests)."""
+    pools = list(_pools.values())
+    _pools.clear()
+    for pool in pools:
         await pool.close()
 
 
-def make():
+def make(alias="default"):
     """A new pool: the same server, options, pool limits and type adapters as Django's own
     connection (read from it, so tests that reconfigure one reconfigure both), sized by
-    DB_API_POOL_*."""
-    django_connection = connections["default"]
+    DB_API_POOL_* (its minimum kept open in serving workers only, as Django's)."""
+    django_connection = connections[alias]
     kwargs = api_pool_connection_kwargs(django_connection)
     if "options" in kwargs:
         # psycopg's C loaders give aware datetimes in the session's time zone: pin it to UTC
@@ -62,14 +61,14 @@ def make():
     limits = django_connection.settings_dict["OPTIONS"]["pool"]
     return AsyncConnectionPool(
         kwargs={**kwargs, "autocommit": True, "context": adapters(django_connection)},
-        min_size=settings.DB_API_POOL_MIN_SIZE,
+        min_size=settings.DB_API_POOL_MIN_SIZE if settings.SERVING_WORKER else 0,
         max_size=settings.DB_API_POOL_MAX_SIZE,
         timeout=limits["timeout"],
         max_waiting=limits["max_waiting"],
         max_lifetime=limits["max_lifetime"],
         check=_check_if_idle,
         reset=_note_return,
-        name="api-fast-lane",
+        name="api-fast-lane" if alias == "default" else f"api-fast-lane-{alias}",
         open=False,
     )
 

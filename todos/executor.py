@@ -27,6 +27,8 @@ from django.db.models import DO_NOTHING, Expression
 from django.db.models.query import ModelIterable
 from django.db.models.sql import DeleteQuery, InsertQuery, UpdateQuery
 
+from . import api_pool, replica
+
 # The pool the statements of the current request run on: the fast lane sets it to the API's
 # pool for the duration of a request; None means Django's own connection.
 request_pool = contextvars.ContextVar("request_pool", default=None)
@@ -35,8 +37,10 @@ request_pool = contextvars.ContextVar("request_pool", default=None)
 class Statement:
     """SQL and parameters compiled by Django, and how to read its rows and row count."""
 
-    def __init__(self, sql, params, *, using, read):
+    def __init__(self, sql, params, *, using, read, reads_only=False):
         self.sql, self.params, self.using, self.read = sql, params, using, read
+        # A SELECT: it runs where the request's reads go (todos.replica), chosen when it runs.
+        self.reads_only = reads_only
 
     @functools.cached_property
     def _preparers(self):
@@ -56,7 +60,9 @@ class Statement:
             p if prepare is None else prepare(values[p.name])
             for p, prepare in zip(self.params, self._preparers, strict=True)
         ]
-        return Statement(self.sql, params, using=self.using, read=self.read)
+        return Statement(
+            self.sql, params, using=self.using, read=self.read, reads_only=self.reads_only
+        )
 
 
 class Param(Expression):
@@ -107,7 +113,11 @@ def select(queryset):
     select_list = compiler.select
     attnames = [select_list[i][0].target.attname for i in klass_info["select_fields"]]
     return Statement(
-        sql, params, using=queryset.db, read=_reader(compiler, select_list, model, attnames)
+        sql,
+        params,
+        using="default",
+        read=_reader(compiler, select_list, model, attnames),
+        reads_only=True,
     )
 
 
@@ -122,7 +132,8 @@ def select_from(queryset, inner, *, fence=False):
     if not found or "%s" in head or f" FROM {table}" in tail:
         raise ValueError("only a SELECT from the model's table alone reads from a subquery")
     sql = f"{head} FROM ({inner.sql}{' OFFSET 0' if fence else ''}) {table}{tail}"
-    return Statement(sql, [*inner.params, *outer.params], using=outer.using, read=outer.read)
+    params = [*inner.params, *outer.params]
+    return Statement(sql, params, using=outer.using, read=outer.read, reads_only=outer.reads_only)
 
 
 def _reader(compiler, select_list, model, attnames):
@@ -213,8 +224,12 @@ def returning(model, sql, params, using="default"):
     return Statement(sql, params, using=using, read=read)
 
 
-def run_sync(statement):
-    with connections[statement.using].cursor() as cursor:
+def _alias(statement):
+    return replica.read_alias() if statement.reads_only else statement.using
+
+
+def run_sync(statement, alias=None):
+    with connections[alias or _alias(statement)].cursor() as cursor:
         cursor.execute(statement.sql, statement.params)
         rows = cursor.fetchall() if cursor.description is not None else []
         return statement.read(rows, cursor.rowcount)
@@ -224,10 +239,14 @@ _run_in_thread = sync_to_async(run_sync)
 
 
 async def run(statement):
-    """Run on the request's pool when it has one (the fast lane), else on Django's connection."""
+    """Run on the request's pool when it has one (the fast lane), else on Django's connection;
+    a SELECT on the replica's when the request reads from it (todos.replica)."""
     pool = request_pool.get()
+    alias = _alias(statement)
     if pool is None:
-        return await _run_in_thread(statement)
+        return await _run_in_thread(statement, alias)
+    if alias != "default":
+        pool = await api_pool.opened(alias)
     async with pool.connection() as conn:
         cursor = await conn.execute(statement.sql, statement.params)
         rows = await cursor.fetchall() if cursor.description is not None else []

@@ -10,6 +10,7 @@ import logging
 import re
 import time
 
+from django.conf import settings
 from django.urls import Resolver404, get_resolver
 
 from . import metrics
@@ -18,7 +19,6 @@ from .request_log import RequestContext, current, request_id_from
 logger = logging.getLogger("todos.requests")
 
 METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
-POOL_REFRESH_SECONDS = 1.0
 # A path segment of digits (a todo id): paths that differ only there share a route, so the
 # route is resolved once per shape. The digits become 1s, which every id pattern accepts.
 ID_SEGMENT = re.compile(r"(?<=/)[0-9]+(?=/|$)")
@@ -135,14 +135,14 @@ class Observed:
         )
 
     def _start_refreshing(self, loop):
-        """Every worker writes its pools' figures each second, so that whichever worker answers
-        a scrape shows the others' pools as they are, idle or not."""
+        """Every worker writes its pools' figures each second (METRICS_REFRESH_SECONDS), so that
+        whichever worker answers a scrape shows the others' pools as they are, idle or not."""
         self._refresh_loop = loop
         metrics.refresh_pools()
 
         def refresh():
             if self._refresh_loop is loop and not loop.is_closed():
                 metrics.refresh_pools()
-                loop.call_later(POOL_REFRESH_SECONDS, refresh)
+                loop.call_later(settings.METRICS_REFRESH_SECONDS, refresh)
 
-        loop.call_later(POOL_REFRESH_SECONDS, refresh)
+        loop.call_later(settings.METRICS_REFRESH_SECONDS, refresh)

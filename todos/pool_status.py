@@ -4,9 +4,9 @@ psycopg_pool's counters, and the connection arithmetic against the server's limi
 import os
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 
-from . import api_pool
+from . import api_pool, replica
 from .db import connection_arithmetic, server_connection_limits
 
 COUNTERS = (
@@ -53,9 +53,19 @@ def pool_status():
     pool.open()  # a no-op once open; the first request of a worker may get here first
     limits = server_connection_limits()
     lane_pool = api_pool.current()
-    return {
+    status = {
         "pid": os.getpid(),
         **pool_figures(pool),
         "api_pool": pool_figures(lane_pool) if lane_pool else None,
         "server": {**limits, **connection_arithmetic(settings.WEB_CONCURRENCY, limits)},
     }
+    if replica.configured():
+        # The replica's pools count against the replica server's limits, not the primary's.
+        replica_pool = connections[replica.ALIAS].pool
+        replica_lane_pool = api_pool.current(replica.ALIAS)
+        status["replica"] = {
+            **replica.lag_monitor().summary(),
+            "pool": pool_figures(replica_pool),
+            "api_pool": pool_figures(replica_lane_pool) if replica_lane_pool else None,
+        }
+    return status

@@ -51,6 +51,7 @@ def running_server(database_url, **env):
         "DATABASE_URL": database_url,
         "CACHE_KEY_PREFIX": f"live-{uuid.uuid4().hex}",
         "LOG_LEVEL": "WARNING",
+        "SERVING_WORKER": "1",  # as `manage.py serve` runs its workers
         **env,
     }
     with open(log_path, "wb") as log:
@@ -75,8 +76,8 @@ class Served:
     """`manage.py serve` (the production command: its workers, its metrics directory) in a
     process group of its own; `tmp` is its TMPDIR, where it makes that directory."""
 
-    def __init__(self, database_url, **env):
-        self.port = free_port(SERVER_PORTS)
+    def __init__(self, database_url, port=None, **env):
+        self.port = port or free_port(SERVER_PORTS)
         self.url = f"http://127.0.0.1:{self.port}"
         self.tmp = Path(tempfile.mkdtemp(prefix="todos-serve-"))
         self.log_path = self.tmp.with_suffix(".log")
@@ -98,7 +99,8 @@ class Served:
                 start_new_session=True,
             )
         try:
-            _wait_until_up(self.url, self.process, self.log_path, timeout=90)
+            # The first start of a checkout collects the static files: a minute on a busy machine.
+            _wait_until_up(self.url, self.process, self.log_path, timeout=240)
         except BaseException:
             self.stop()
             raise
@@ -106,12 +108,12 @@ class Served:
     def log(self):
         return self.log_path.read_text(errors="replace")
 
-    def stop(self):
+    def stop(self, timeout=30):
         """SIGTERM to the serve command, as a process manager stops it; returns its status."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=30)
+                self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
@@ -164,7 +166,9 @@ class Cluster:
     While the cluster is not running, its port stays bound by a placeholder socket, so that
     another test run on this machine cannot take it during initdb or an outage."""
 
-    def __init__(self, timeout=120):
+    def __init__(self, timeout=120, *, primary=None):
+        """A new cluster (initdb), or with `primary` (running) a streaming standby of it, made
+        with `pg_basebackup -R` (it writes the standby's primary_conninfo)."""
         self.timeout = timeout  # for each start and stop: a busy machine is slow, not broken
         self._placeholder = _bound_socket(CLUSTER_PORTS)
         self.port = self._placeholder.getsockname()[1]
@@ -178,7 +182,11 @@ class Cluster:
             self._as = ["runuser", "-u", "postgres", "--"]
         else:
             self._as = []
-        self._run("initdb", "-D", self.data, "-U", self.user, "-A", "trust", "--no-sync")
+        if primary is None:
+            self._run("initdb", "-D", self.data, "-U", self.user, "-A", "trust", "--no-sync")
+        else:
+            source = ("-h", "127.0.0.1", "-p", primary.port, "-U", primary.user)
+            self._run("pg_basebackup", *source, "-D", self.data, "-R", "-X", "stream", "--no-sync")
 
     @property
     def url(self):

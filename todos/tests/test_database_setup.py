@@ -22,10 +22,12 @@ def test_the_seeds_four_indexes_exist_with_their_columns():
         assert indexes[name].endswith(f"USING btree {columns}")
 
 
-def test_the_live_pool_is_sized_per_the_seed():
+def test_the_pool_is_sized_per_the_seed_with_its_minimum_for_serving_workers_only(settings):
     connection.ensure_connection()
     pool = connection.pool
-    assert (pool.min_size, pool.max_size) == (20, 50)
+    assert (settings.DB_POOL_MIN_SIZE, settings.DB_POOL_MAX_SIZE) == (20, 50)
+    # A test process is no serving worker: it opens only what it uses (test_frugal_starts.py).
+    assert (pool.min_size, pool.max_size) == (0, 50)
     assert pool.max_lifetime == 3600
     assert pool.max_waiting > 0
     assert 0 < pool.timeout <= 10

@@ -13,7 +13,7 @@ def test_staff_see_this_workers_pool_and_the_servers_limits(staff_api, settings)
     assert response.status_code == 200
     body = response.json()
     assert body["pid"] == os.getpid()
-    assert body["pool"]["min_size"] == settings.DB_POOL_MIN_SIZE
+    assert body["pool"]["min_size"] == 0  # a test process is no serving worker
     assert body["pool"]["max_size"] == settings.DB_POOL_MAX_SIZE
     assert body["pool"]["max_lifetime"] == 3600
     assert body["connections"]["in_use"] >= 1  # this request's own connection
@@ -86,7 +86,7 @@ def test_it_shows_the_fast_lanes_pool_once_a_token_call_opened_it(staff_api, set
 
     lane = body["api_pool"]
     assert lane["pool"]["max_size"] == settings.DB_API_POOL_MAX_SIZE
-    assert lane["pool"]["min_size"] == settings.DB_API_POOL_MIN_SIZE
+    assert lane["pool"]["min_size"] == 0  # a test process is no serving worker
     assert lane["counters"]["requests_num"] >= 1
 
     def lane_at_rest():
@@ -95,4 +95,4 @@ def test_it_shows_the_fast_lanes_pool_once_a_token_call_opened_it(staff_api, set
 
     # No lane request runs now: what the lane opened is idle, within the lane pool's bounds.
     idle = wait_until(lane_at_rest, what="the lane's connections back in its pool")["idle"]
-    assert settings.DB_API_POOL_MIN_SIZE <= idle <= settings.DB_API_POOL_MAX_SIZE
+    assert 1 <= idle <= settings.DB_API_POOL_MAX_SIZE
