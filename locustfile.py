@@ -9,6 +9,9 @@ Scenarios (--scenario):
   crud      each user loops create, get, filtered list, update, delete, plain list
   bulk      POST /api/todo/bulk with 200 items, one after the other
   bigtable  filtered list pages, and following `next`, for a user with a big table of todos
+  search    the big table's user: the plain first page, a search for a rare word (a number
+            that starts one title or two) and for a word in every title, side by side
+  batch     PATCH /api/todo/bulk of 200 of the user's todos, one after the other
 
 Every request sends `Authorization: Token <key>`; the tokens come from the JSON file that
 `manage.py seed_loadtest` writes. Any non-2xx answer or timeout is a failure. The run exits 1
@@ -18,6 +21,7 @@ made no request at all; bin/bench (bench/run.py) runs every scenario and writes 
 
 import itertools
 import json
+import random
 import time
 from pathlib import Path
 
@@ -28,7 +32,23 @@ from locust import FastHttpUser, constant, events, task
 BURST_SIZE = 200
 BULK_SIZE = 200
 # Minimum success rate per scenario, in percent.
-THRESHOLDS = {"burst": 100.0, "crud": 100.0, "bulk": 99.0, "bigtable": 99.0}
+THRESHOLDS = {
+    "burst": 100.0,
+    "crud": 100.0,
+    "bulk": 99.0,
+    "bigtable": 99.0,
+    "search": 99.0,
+    "batch": 99.0,
+}
+BATCH_SIZE = 200
+BATCH_POOL = 2000  # the batch user's todos, edited 200 at a time in turn
+# The search scenario's requests, by name: the plain list's first page is what both searches
+# are held against (bench/report.py).
+PLAIN_LIST, RARE_WORD, COMMON_WORD = (
+    "plain list",
+    "search, rare word",
+    "search, word in every title",
+)
 REQUEST_TIMEOUT = 10.0
 # Pages of the bigtable scenario: (name, query); each one also follows its `next` link once.
 BIGTABLE_PAGES = [
@@ -148,7 +168,59 @@ class BigtableUser(ApiUser):
                 self.call("GET", page["next"], name=f"{name}, next page")
 
 
-SCENARIOS = {user.scenario: user for user in (BurstUser, CrudUser, BulkUser, BigtableUser)}
+class SearchUser(ApiUser):
+    """The bigtable user's titles are "Load-test todo <n>", n from 1 to the table's size: a
+    random six-digit number starts one or two of a million titles, "todo" starts a word of
+    every one."""
+
+    scenario = "search"
+
+    def next_token(self):
+        return _tokens(self.environment)["bigtable"]
+
+    @task
+    def searches(self):
+        self.call("GET", "/api/todo", name=PLAIN_LIST)
+        self.call("GET", f"/api/todo?q={random.randint(100000, 999999)}", name=RARE_WORD)
+        self.call("GET", "/api/todo?q=todo", name=COMMON_WORD)
+
+
+class BatchUser(ApiUser):
+    """Edits 200 of its own todos at a time, the next 200 of 2,000 each time (a batch edit
+    touches todos that another did not just change, as a person's would)."""
+
+    scenario = "batch"
+    fixed_count = 1
+
+    def on_start(self):
+        super().on_start()
+        self.ids = []
+        for _ in range(BATCH_POOL // BATCH_SIZE):
+            created = self.call(
+                "POST",
+                "/api/todo/bulk",
+                name="setup: bulk create",
+                json=[_new_todo(n) for n in range(BATCH_SIZE)],
+            )
+            self.ids += [todo["id"] for todo in created or []]
+        self.rounds = itertools.count()
+
+    @task
+    def batch(self):
+        n = next(self.rounds)
+        start = n * BATCH_SIZE % len(self.ids)
+        round_trip = n * BATCH_SIZE // len(self.ids)
+        items = [
+            {"id": pk, "completed": round_trip % 2 == 0, "priority": ("low", "high")[n % 2]}
+            for pk in self.ids[start : start + BATCH_SIZE]
+        ]
+        self.call("PATCH", "/api/todo/bulk", name=f"batch edit {BATCH_SIZE}", json=items)
+
+
+SCENARIOS = {
+    user.scenario: user
+    for user in (BurstUser, CrudUser, BulkUser, BigtableUser, SearchUser, BatchUser)
+}
 
 
 @events.init.add_listener
@@ -191,6 +263,11 @@ def _apply_threshold(environment, **kwargs):
     if scenario == "bulk":
         ok = total.num_requests - total.num_failures
         outcome["rows_per_s"] = round(ok * BULK_SIZE / duration, 1)
+    if scenario == "batch":
+        edits = environment.stats.get(f"batch edit {BATCH_SIZE}", "PATCH")
+        busy = max((edits.last_request_timestamp or 0) - edits.start_time, 1e-9)
+        ok = edits.num_requests - edits.num_failures
+        outcome["rows_per_s"] = round(ok * BATCH_SIZE / busy, 1)
     environment.process_exit_code = 0 if passed else 1
     print(f"scenario {scenario}: {'passed' if passed else 'FAILED'}, {success_rate:.2f}% success")
     if options.summary_file:

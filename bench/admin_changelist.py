@@ -4,6 +4,11 @@ interleaved in one run so all see the same machine load.
 
     .venv/bin/python manage.py seed_todos --todos 1000000     # once, into $DATABASE_URL
     .venv/bin/python -m bench.admin_changelist [--rounds 7]
+    .venv/bin/python -m bench.admin_changelist --search todo,777777 [--rounds 7]
+
+--search: the change list searched for each word, through the API's index (TodoAdmin's
+get_search_results) and through Django's own (icontains over every title), beside the
+unfiltered change list, interleaved in one run.
 """
 
 import argparse
@@ -14,6 +19,7 @@ import time
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todoproject.settings")
 
 import django
+import django.contrib.admin
 
 django.setup()
 
@@ -53,10 +59,32 @@ def load(client, variant, url):
     return elapsed * 1000, len(queries.captured_queries), counts
 
 
+def compare_search(client, rounds, words):
+    """Each word searched through the index and Django's way, beside the unfiltered list."""
+    ours = TodoAdmin.get_search_results
+    djangos = django.contrib.admin.ModelAdmin.get_search_results
+    loads = {"unfiltered": ("/admin/todos/todo/", ours)}
+    for word in words:
+        loads[f"q={word} (index)"] = (f"/admin/todos/todo/?q={word}", ours)
+        loads[f"q={word} (Django's)"] = (f"/admin/todos/todo/?q={word}", djangos)
+    times = {label: [] for label in loads}
+    for _ in range(rounds + 1):  # the first round warms up
+        for label, (url, search) in loads.items():
+            TodoAdmin.get_search_results = search
+            times[label].append(load(client, "after", url)[0])
+    TodoAdmin.get_search_results = ours
+    medians = {label: statistics.median(t[1:]) for label, t in times.items()}
+    for label, median in medians.items():
+        ratio = median / medians["unfiltered"]
+        print(f"  {label:28} {median:7.0f} ms  {ratio:5.1f}x the unfiltered change list")
+
+
 def main():
     parser = argparse.ArgumentParser(prog="python -m bench.admin_changelist", description=__doc__)
     parser.add_argument("--rounds", type=int, default=7)
-    rounds = parser.parse_args().rounds
+    parser.add_argument("--search", help="comma-separated words: compare searches instead")
+    args = parser.parse_args()
+    rounds = args.rounds
     setup_test_environment()
     user, _ = User.objects.get_or_create(
         username="bench-admin", defaults={"is_staff": True, "is_superuser": True}
@@ -65,6 +93,9 @@ def main():
     client.force_login(user)
     rows = Todo.objects.count()
     print(f"todos table: {rows} rows; {rounds} interleaved loads per variant, median shown")
+    if args.search:
+        compare_search(client, rounds, args.search.split(","))
+        return
     for label, url in PAGES.items():
         times = {variant: [] for variant in VARIANTS}
         for variant in VARIANTS:

@@ -14,6 +14,10 @@ SEED_FIGURES = [
 TARGET_CRUD_RATIO = 1.0  # crud req/s at or above the FastAPI BEFORE design's, same run
 TARGET_BULK_ROWS = 9500
 TARGET_BIGTABLE_P95_MS = 5
+# Issue 11's: each search's p95 within this many times the plain first page's, same run; a
+# batch edit of 200 at least as many rows/s as a bulk create of 200, same run.
+TARGET_SEARCH_P95_RATIO = 3.0
+TARGET_BATCH_ROWS_RATIO = 1.0
 
 
 def markdown(context, runs):
@@ -109,7 +113,7 @@ def _seed_comparison(crud, reference):
 
 
 def _targets(ours, reference):
-    lines = ["", "## Issue 4's targets", "", "| target | this run | met |", "| --- | --- | --- |"]
+    lines = ["", "## Targets", "", "| target | this run | met |", "| --- | --- | --- |"]
 
     def add(target, value, met):
         lines.append(f"| {target} | {value} | {'yes' if met else '**no**'} |")
@@ -134,6 +138,25 @@ def _targets(ours, reference):
             f"({ours['bigtable']['users']} users)",
             f"{p95:g} ms",
             p95 <= TARGET_BIGTABLE_P95_MS,
+        )
+    if "search" in ours:
+        stats = ours["search"]["stats"]
+        plain = (stats.get("plain list") or {}).get("p95") or float("inf")
+        for name in ("search, rare word", "search, word in every title"):
+            p95 = (stats.get(name) or {}).get("p95") or float("inf")
+            add(
+                f"{name}: p95 within {TARGET_SEARCH_P95_RATIO:g}x the plain first page's "
+                f"({ours['search']['users']} users)",
+                f"{p95:g} ms vs {plain:g} ms: {p95 / plain:.2f}x",
+                p95 <= TARGET_SEARCH_P95_RATIO * plain,
+            )
+    if "batch" in ours and "bulk" in ours:
+        batch, bulk = ours["batch"].get("rows_per_s", 0), ours["bulk"].get("rows_per_s", 0)
+        ratio = batch / bulk if bulk else 0
+        add(
+            "batch edit of 200 at least bulk create's rows/s",
+            f"{batch:,.0f} vs {bulk:,.0f} rows/s: {ratio:.2f}x",
+            ratio >= TARGET_BATCH_ROWS_RATIO,
         )
     return lines if len(lines) > 5 else []
 

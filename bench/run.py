@@ -11,7 +11,7 @@ import sys
 
 from . import claims, harness, report
 
-SCENARIOS = ("burst", "crud", "bulk", "bigtable")
+SCENARIOS = ("burst", "crud", "bulk", "bigtable", "search", "batch")
 
 
 def main(argv=None):
@@ -52,7 +52,7 @@ def run_report(args, out_dir):
         sys.exit(f"unknown scenarios: {', '.join(sorted(unknown))}")
     print(f"Report in {out_dir}", flush=True)
     context = harness.run_context(args)
-    rows = args.bigtable_rows if "bigtable" in scenarios else 0
+    rows = args.bigtable_rows if {"bigtable", "search"} & set(scenarios) else 0
     db_url, tokens = harness.prepare(args, out_dir, users=args.users, bigtable_rows=rows)
 
     runs = []
@@ -70,6 +70,8 @@ def run_report(args, out_dir):
                 "crud": (args.users, args.duration),
                 "bulk": (1, args.duration),
                 "bigtable": (args.bigtable_users, args.duration),
+                "search": (args.bigtable_users, args.duration),
+                "batch": (1, args.duration),
             }[scenario]
             runs.append(
                 harness.run_locust(
@@ -82,7 +84,7 @@ def run_report(args, out_dir):
                     duration=duration,
                 )
             )
-            runs[-1]["bigtable_rows"] = rows if scenario == "bigtable" else None
+            runs[-1]["bigtable_rows"] = rows if scenario in ("bigtable", "search") else None
 
     if "crud" in scenarios and not args.no_reference:
         runs.append(run_reference(args, out_dir, tokens))

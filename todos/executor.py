@@ -22,7 +22,7 @@ import contextvars
 import functools
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections, connections
+from django.db import close_old_connections, connections, transaction
 from django.db.models import DO_NOTHING, Expression
 from django.db.models.query import ModelIterable
 from django.db.models.sql import DeleteQuery, InsertQuery, UpdateQuery
@@ -121,6 +121,21 @@ def select(queryset):
     )
 
 
+def select_from(queryset, inner, *, fence=False):
+    """A SELECT of the queryset's model rows that reads them from the statement `inner` (a
+    SELECT of the same model's rows) in place of the model's table: the outer query's WHERE,
+    ORDER BY and LIMIT apply to inner's rows. `fence` adds OFFSET 0 to inner, which keeps
+    PostgreSQL from merging the two queries into one plan."""
+    outer = select(queryset)
+    table = connections[outer.using].ops.quote_name(queryset.model._meta.db_table)
+    head, found, tail = outer.sql.partition(f" FROM {table}")
+    if not found or "%s" in head or f" FROM {table}" in tail:
+        raise ValueError("only a SELECT from the model's table alone reads from a subquery")
+    sql = f"{head} FROM ({inner.sql}{' OFFSET 0' if fence else ''}) {table}{tail}"
+    params = [*inner.params, *outer.params]
+    return Statement(sql, params, using=outer.using, read=outer.read, reads_only=outer.reads_only)
+
+
 def _reader(compiler, select_list, model, attnames):
     """Rows -> model instances, through the same converters as the ORM's iterator."""
     converters = compiler.get_converters([column for column, _, _ in select_list])
@@ -195,6 +210,20 @@ def delete(queryset):
     return Statement(sql, params, using=queryset.db, read=lambda rows, rowcount: rowcount)
 
 
+def returning(model, sql, params, using="default"):
+    """A statement of SQL written here rather than by the ORM (what the ORM cannot say: an
+    UPDATE ... FROM a list of rows), which ends in RETURNING every concrete column of `model`:
+    its rows are read as instances, through the same converters as the ORM's."""
+    meta = model._meta
+    compiler = model._base_manager.all().query.get_compiler(using)
+    qn = compiler.connection.ops.quote_name
+    fields = meta.concrete_fields
+    sql += " RETURNING " + ", ".join(f"{qn(meta.db_table)}.{qn(f.column)}" for f in fields)
+    columns = [(field.get_col(meta.db_table), None, None) for field in fields]
+    read = _reader(compiler, columns, model, [f.attname for f in fields])
+    return Statement(sql, params, using=using, read=read)
+
+
 def _alias(statement):
     return replica.read_alias() if statement.reads_only else statement.using
 
@@ -222,6 +251,32 @@ async def run(statement):
         cursor = await conn.execute(statement.sql, statement.params)
         rows = await cursor.fetchall() if cursor.description is not None else []
         return statement.read(rows, cursor.rowcount)
+
+
+def run_atomic_sync(statement, check):
+    """Run the statement in a transaction of its own (a savepoint in one already open), and
+    `check` its result before the transaction ends: an exception from `check` undoes the
+    statement."""
+    with transaction.atomic(using=statement.using):
+        result = run_sync(statement)
+        check(result)
+        return result
+
+
+_run_atomic_in_thread = sync_to_async(run_atomic_sync)
+
+
+async def run_atomic(statement, check):
+    """`run_atomic_sync` on the request's pool when it has one, else on Django's connection."""
+    pool = request_pool.get()
+    if pool is None:
+        return await _run_atomic_in_thread(statement, check)
+    async with pool.connection() as conn, conn.transaction():
+        cursor = await conn.execute(statement.sql, statement.params)
+        rows = await cursor.fetchall() if cursor.description is not None else []
+        result = statement.read(rows, cursor.rowcount)
+        check(result)
+        return result
 
 
 _close_old_connections = sync_to_async(close_old_connections)

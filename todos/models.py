@@ -1,6 +1,8 @@
 import datetime as dt
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
@@ -40,6 +42,8 @@ class TodoListNotFound(Http404):
 
 
 INBOX = "Inbox"
+# Why a todo's list or parent sent with another value in an edit is refused.
+MOVE_HINT = "Set on create; change it with POST /api/todo/<id>/move."
 
 
 class TodoListQuerySet(models.QuerySet):
@@ -99,6 +103,40 @@ class Priority(models.IntegerChoices):
         return cls[name.upper()]
 
 
+# A description is searched by its first this many characters: a tsvector holds at most 1 MB,
+# which a description of a few MB of distinct words would pass (and fail its INSERT).
+SEARCHED_DESCRIPTION_CHARS = 100_000
+
+
+class SearchDocument(models.Func):
+    """The words a todo is found by: its title and (the start of) its description, as the
+    `simple` text search configuration parses them (lower case, no stemming, no stop words).
+    idx_todos_search indexes this very expression, so the database keeps it for every row,
+    however the row was written; the SQL has no parameters, so every plan matches the index."""
+
+    template = "to_tsvector('simple'::regconfig, %(expressions)s)"
+    arg_joiner = " || ' ' || "
+    output_field = SearchVectorField()
+
+    def __init__(self):
+        description = models.Func(
+            models.F("description"), template=f"left(%(expressions)s, {SEARCHED_DESCRIPTION_CHARS})"
+        )
+        super().__init__(models.F("title"), description)
+
+
+class Matches(models.Func):
+    """`document @@ to_tsquery('simple', query)`: a boolean to filter on."""
+
+    template = "%(expressions)s"
+    arg_joiner = " @@ to_tsquery('simple'::regconfig, "
+    output_field = models.BooleanField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = super().as_sql(compiler, connection, **extra_context)
+        return f"({sql}))", params
+
+
 class TodoQuerySet(models.QuerySet):
     """Every read of todos starts here, in the API, the pages and the admin."""
 
@@ -127,6 +165,14 @@ class TodoQuerySet(models.QuerySet):
             if to_the_inbox:
                 inboxes[todo.owner_id] = todo.list_id
         return super().bulk_create(objs, *args, **kwargs)
+
+    def matching(self, query):
+        """The todos whose title or description has a word starting with each word of the
+        tsquery text `query` (todos.selectors.search_query writes it; a value or a
+        placeholder)."""
+        if not hasattr(query, "resolve_expression"):
+            query = models.Value(query)
+        return self.filter(Matches(SearchDocument(), query))
 
     def newest_first(self):
         return self.order_by("-created_at", "-id")
@@ -214,6 +260,8 @@ class Todo(models.Model):
                 name="idx_todos_parent",
                 condition=models.Q(parent__isnull=False),
             ),
+            # Search (?q=): which rows have a word starting so (docs/search.md).
+            GinIndex(SearchDocument(), name="idx_todos_search"),
         ]
 
     def __str__(self):

@@ -4,7 +4,7 @@ todos.executor.cached) and run on the request's connection."""
 import datetime as dt
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Q, Subquery
+from django.db.models import Count, F, Q, Subquery, TextField
 from rest_framework.authtoken.models import Token
 
 from . import executor
@@ -35,53 +35,150 @@ async def aget_todo(*, owner, pk):
 
 
 async def alist_todos(*, owner, filters, paginator):
-    """One page of the owner's todos (plus one more, if any follows), filtered and newest
-    first; `filters` holds the list filters, None meaning 'any'."""
-    return await executor.run(list_statement(owner=owner, filters=filters, paginator=paginator))
+    """One page of the owner's todos (plus one more, if any follows), filtered and in the
+    paginator's order; `filters` holds the list filters, None meaning 'any' (`q`: a search)."""
+    if filters.get("q") is None:
+        return await executor.run(list_statement(owner=owner, filters=filters, paginator=paginator))
+    probe, search = search_statements(owner=owner, filters=filters, paginator=paginator)
+    found = await executor.run(probe)
+    return found if len(found) > paginator.page_size else await executor.run(search)
+
+
+def list_todos(*, owner, filters, paginator):
+    """`alist_todos` for the pages, on Django's connection."""
+    if filters.get("q") is None:
+        return executor.run_sync(list_statement(owner=owner, filters=filters, paginator=paginator))
+    probe, search = search_statements(owner=owner, filters=filters, paginator=paginator)
+    found = executor.run_sync(probe)
+    return found if len(found) > paginator.page_size else executor.run_sync(search)
+
+
+def search_query(q):
+    """The tsquery text of a search: every word of `q` (split at white space; one with no
+    letter or digit is left out) must start a word of the todo, ignoring case. Each is quoted,
+    so that no character of it is an operator, and parsed by to_tsquery as the todo's text is
+    parsed ("e-mail" is e-mail, e and mail), each part a prefix. Empty: no word to search."""
+    words = [word for word in q.split() if any(c.isalnum() for c in word)]
+    return " & ".join("'" + w.replace("\\", "\\\\").replace("'", "''") + "':*" for w in words)
+
+
+# How many todos in the page's order a search reads first (see search_statements).
+SEARCH_WINDOW = 1000
+# The admin's search shows the newest this many matches of its filtered change list.
+MATCHES_LIMIT = 200
+
+
+def newest_matching(todos, q, limit=None):
+    """The newest `limit` todos of the queryset `todos` (any filters: the admin's
+    change list) whose words match `q`, found as the API's search finds a page: a probe of the
+    newest 10 x `limit` todos, else the index fenced from the ordered scan (search_statements)."""
+    limit = MATCHES_LIMIT if limit is None else limit
+    words = search_query(q)
+    todos = todos.select_related(None).order_by()
+    newest = ("-created_at", "-id")
+    window = executor.select(todos.order_by(*newest)[: 10 * limit])
+    matching = Todo.objects.matching(words).order_by(*newest)[:limit]
+    found = executor.run_sync(executor.select_from(matching, window))
+    if len(found) < limit:
+        every = executor.select(todos.matching(words))
+        newest_of = Todo.objects.order_by(*newest)[:limit]
+        found = executor.run_sync(executor.select_from(newest_of, every, fence=True))
+    return found
 
 
 # The field a cursor's key is compared with, per order.
 KEY_FIELDS = {"newest": "created_at", "due": "due_date", "position": "position"}
 
 
-def list_statement(*, owner, filters, paginator):
-    """The statement behind `alist_todos`, bound to its values."""
-    present = tuple(sorted(name for name in FILTERED_FIELDS if filters.get(name) is not None))
-    in_list = filters.get("list") is not None
-    parent = filters.get("parent")
-    parent_kind = None if parent is None else "none" if parent == "none" else "id"
+class _Listing:
+    """What the SQL of a list of todos depends on (its shape), and the values it binds."""
 
-    def build():
-        todos = Todo.objects.for_owner(Param.of(Todo, "owner")).filtered(
-            **{name: Param.of(Todo, name, FILTERED_FIELDS[name]) for name in present}
+    def __init__(self, owner, filters, paginator):
+        self.present = tuple(
+            sorted(name for name in FILTERED_FIELDS if filters.get(name) is not None)
         )
-        if in_list:
+        self.in_list = filters.get("list") is not None
+        parent = filters.get("parent")
+        self.parent_kind = None if parent is None else "none" if parent == "none" else "id"
+        self.paginator = paginator
+        self.shape = (self.present, self.in_list, self.parent_kind, paginator.shape)
+        values = {name: filters[name] for name in self.present}
+        if self.in_list:
+            values["list"] = filters["list"]
+        if self.parent_kind == "id":
+            values["parent"] = parent
+        if paginator.position:
+            values["cursor_key"], values["cursor_pk"] = paginator.position
+        if filters.get("q") is not None:
+            values["q"] = search_query(filters["q"])
+        self.values = {"owner": getattr(owner, "pk", owner), **values}
+
+    def todos(self):
+        """The filtered todos, with placeholders for the values."""
+        todos = Todo.objects.for_owner(Param.of(Todo, "owner")).filtered(
+            **{name: Param.of(Todo, name, FILTERED_FIELDS[name]) for name in self.present}
+        )
+        if self.in_list:
             # The list only if it is the owner's: another user's list id never has its todos
             # read (and filtered out one by one) by this statement.
             owned = TodoList.objects.filter(
                 pk=Param.of(TodoList, "list", "id"), owner=Param.of(TodoList, "owner")
             ).order_by()
             todos = todos.filter(list=Subquery(owned.values("pk")))
-        if parent_kind == "none":
+        if self.parent_kind == "none":
             todos = todos.filter(parent__isnull=True)
-        elif parent_kind == "id":
+        elif self.parent_kind == "id":
             todos = todos.filter(parent=Param.of(Todo, "parent"))
-        position = (
-            Param.of(Todo, "cursor_key", KEY_FIELDS[paginator.order]),
+        return todos
+
+    @property
+    def position(self):
+        return (
+            Param.of(Todo, "cursor_key", KEY_FIELDS[self.paginator.order]),
             Param.of(Todo, "cursor_pk", "id"),
         )
-        return executor.select(paginator.page_queryset(todos, position))
 
-    shape = ("todo", "list", present, in_list, parent_kind, paginator.shape, paginator.page_size)
-    statement = executor.cached(shape, build)
-    values = {name: filters[name] for name in present}
-    if in_list:
-        values["list"] = filters["list"]
-    if parent_kind == "id":
-        values["parent"] = parent
-    if paginator.position:
-        values["cursor_key"], values["cursor_pk"] = paginator.position
-    return statement.bind(owner=owner.pk, **values)
+
+def list_statement(*, owner, filters, paginator):
+    """The statement behind `alist_todos` without a search, bound to its values."""
+    listing = _Listing(owner, filters, paginator)
+
+    def build():
+        return executor.select(paginator.page_queryset(listing.todos(), listing.position))
+
+    shape = ("todo", "list", *listing.shape, paginator.page_size)
+    return executor.cached(shape, build).bind(**listing.values)
+
+
+def search_statements(*, owner, filters, paginator):
+    """The two statements of a search page, bound: the probe, then the search if the probe
+    did not fill the page. Either reads the page in one plan that PostgreSQL cannot turn into
+    a slow one, whatever it guesses of how common the words are (docs/search.md):
+
+    - the probe reads the first SEARCH_WINDOW todos of the page's list as a plain list page
+      does (one index range, in order) and keeps those that match: a page, for any word that
+      is common among them;
+    - the search finds every todo of the owner that matches through idx_todos_search (fenced
+      from the ordered scan, which for a rare word would read all the owner's todos) and
+      sorts them: quick for a word too rare to fill a page in the probe."""
+    listing = _Listing(owner, filters, paginator)
+    words = Param("q", TextField())
+    size = paginator.page_size + 1
+
+    def build_probe():
+        window = paginator.page_queryset(listing.todos(), listing.position, SEARCH_WINDOW)
+        matching = paginator.in_order(Todo.objects.matching(words))[:size]
+        return executor.select_from(matching, executor.select(window))
+
+    def build_search():
+        found = paginator.past_cursor(listing.todos().matching(words), listing.position)
+        page = paginator.in_order(Todo.objects.all())[:size]
+        return executor.select_from(page, executor.select(found.order_by()), fence=True)
+
+    shape = (*listing.shape, paginator.page_size, SEARCH_WINDOW)
+    probe = executor.cached(("todo", "search-probe", *shape), build_probe)
+    search = executor.cached(("todo", "search", *shape), build_search)
+    return probe.bind(**listing.values), search.bind(**listing.values)
 
 
 async def auser_for_token(key):

@@ -14,7 +14,7 @@ from rest_framework.exceptions import ValidationError
 
 from . import executor, positions, selectors
 from .executor import Param
-from .models import INBOX, OwnerDeleted, Todo, TodoList, TodoListNotFound, TodoNotFound
+from .models import INBOX, MOVE_HINT, OwnerDeleted, Todo, TodoList, TodoListNotFound, TodoNotFound
 
 EDITABLE_FIELDS = frozenset(("title", "description", "priority", "due_date", "completed"))
 NO_LIST = "No list with this id."
@@ -416,3 +416,162 @@ def delete_list(*, owner, pk):
 acreate_list = sync_to_async(create_list)
 arename_list = sync_to_async(rename_list)
 adelete_list = sync_to_async(delete_list)
+
+
+# The fields a batch edit can set and their arrays' types, in the order of the statement's
+# columns (due_date has a flag of its own: null is a value it can be set to).
+BATCH_ARRAYS = {
+    "title": "text",
+    "description": "text",
+    "priority": "smallint",
+    "due_date": "date",
+    "completed": "boolean",
+}
+
+
+def _batch_update_sql():
+    """One UPDATE of the owner's todos from a list of rows (one array per column, unnested):
+    each row sets the fields it gives and keeps the others; completing a todo completes its
+    open subtasks (those not in the batch themselves) in the same statement. The ORM has no
+    UPDATE ... FROM, and a CASE per field and row (its bulk_update) grows with the batch."""
+    t = Todo._meta.db_table
+    arrays = ", ".join(f"%s::{kind}[]" for kind in BATCH_ARRAYS.values())
+    names = ", ".join(BATCH_ARRAYS)
+    keep = lambda name: f"{name} = COALESCE(items.{name}, {t}.{name})"  # noqa: E731
+    return f"""
+        WITH given AS (
+            SELECT * FROM unnest(%s::bigint[], %s::boolean[], {arrays})
+                AS given(id, due_given, {names})
+        ), items AS (
+            SELECT id, due_given, {names} FROM given
+            UNION ALL
+            SELECT subtask.id, false, NULL, NULL, NULL, NULL, true
+            FROM {t} subtask JOIN given parent ON subtask.parent_id = parent.id
+            WHERE parent.completed AND NOT subtask.completed AND subtask.owner_id = %s
+                AND subtask.id <> ALL(%s::bigint[])
+        )
+        UPDATE {t} SET
+            {keep("title")}, {keep("description")}, {keep("priority")},
+            due_date = CASE WHEN items.due_given THEN items.due_date ELSE {t}.due_date END,
+            {keep("completed")},
+            completed_at = CASE
+                WHEN items.completed AND NOT {t}.completed THEN %s
+                WHEN NOT items.completed THEN NULL
+                ELSE {t}.completed_at END,
+            updated_at = %s
+        FROM items
+        WHERE {t}.id = items.id AND {t}.owner_id = %s"""
+
+
+_BATCH_UPDATE_SQL = None
+
+
+def _batch_update(owner, items):
+    global _BATCH_UPDATE_SQL
+    if _BATCH_UPDATE_SQL is None:
+        _BATCH_UPDATE_SQL = _batch_update_sql()
+    owner_pk, now = _pk(owner), timezone.now()
+    ids = [item["id"] for item in items]
+    columns = {name: [item.get(name) for item in items] for name in BATCH_ARRAYS}
+    columns["priority"] = [None if p is None else int(p) for p in columns["priority"]]
+    due_given = ["due_date" in item for item in items]
+    params = [ids, due_given, *columns.values(), owner_pk, ids, now, now, owner_pk]
+    return executor.returning(Todo, _BATCH_UPDATE_SQL, params)
+
+
+def _batch_checked(items):
+    """A check of a batch edit's rows, before its transaction ends: every id was the owner's,
+    and a list or parent sent back is the todo's own (else only a move changes it)."""
+
+    def check(rows):
+        by_id = {todo.pk: todo for todo in rows}
+        errors = {}
+        for index, item in enumerate(items):
+            todo = by_id.get(item["id"])
+            if todo is None:
+                errors[index] = {"id": [NO_TODO]}
+                continue
+            moved = {
+                name.removesuffix("_id"): [MOVE_HINT]
+                for name in ("list_id", "parent_id")
+                if name in item and item[name] != getattr(todo, name)
+            }
+            if moved:
+                errors[index] = moved
+        if errors:
+            raise ValidationError(errors)
+
+    return check
+
+
+def _in_input_order(items, rows):
+    by_id = {todo.pk: todo for todo in rows}
+    return [by_id[item["id"]] for item in items]
+
+
+def update_todos(*, owner, items):
+    """Change many of the owner's todos in one UPDATE inside one transaction; each item is
+    `{"id": n, ...fields}` with the fields to change (`list_id`/`parent_id` only as they are).
+    The todos in input order. All or nothing: an id that is not the owner's, or a list or
+    parent that differs, raises ValidationError naming the item, and nothing is written."""
+    rows = executor.run_atomic_sync(_batch_update(owner, items), _batch_checked(items))
+    return _in_input_order(items, rows)
+
+
+async def aupdate_todos(*, owner, items):
+    rows = await executor.run_atomic(_batch_update(owner, items), _batch_checked(items))
+    return _in_input_order(items, rows)
+
+
+def _batch_delete(owner, ids):
+    t = Todo._meta.db_table
+    sql = f"DELETE FROM {t} WHERE owner_id = %s AND id = ANY(%s::bigint[]) RETURNING id"
+    read = lambda rows, rowcount: {row[0] for row in rows}  # noqa: E731
+    return executor.Statement(sql, [_pk(owner), list(ids)], using="default", read=read)
+
+
+def _ids_checked(ids):
+    def check(deleted):
+        missing = {index: [NO_TODO] for index, pk in enumerate(ids) if pk not in deleted}
+        if missing:
+            raise ValidationError({"ids": missing})
+
+    return check
+
+
+def delete_todos_by_id(*, owner, ids):
+    """Delete many of the owner's todos (and their subtasks: the database's cascade) in one
+    DELETE inside one transaction. All or nothing: an id that is not the owner's raises
+    ValidationError naming its position, and nothing is deleted."""
+    executor.run_atomic_sync(_batch_delete(owner, ids), _ids_checked(ids))
+
+
+async def adelete_todos_by_id(*, owner, ids):
+    await executor.run_atomic(_batch_delete(owner, ids), _ids_checked(ids))
+
+
+def _batch_move(owner, ids, list_id):
+    """One UPDATE: the todos go first into the list, each a top-level todo unless its parent
+    goes too; their subtasks go with them (in place under them)."""
+    t = Todo._meta.db_table
+    now = timezone.now()
+    places = [positions.newest(now.timestamp(), rank) for rank in range(len(ids))]
+    sql = f"""
+        UPDATE {t} SET
+            list_id = %s,
+            parent_id = CASE WHEN parent_id = ANY(%s::bigint[]) THEN parent_id END,
+            position = COALESCE((%s::text[])[array_position(%s::bigint[], id)], position),
+            updated_at = %s
+        WHERE owner_id = %s AND (id = ANY(%s::bigint[]) OR parent_id = ANY(%s::bigint[]))
+        RETURNING id"""
+    params = [list_id, ids, places, ids, now, _pk(owner), ids, ids]
+    read = lambda rows, rowcount: {row[0] for row in rows}  # noqa: E731
+    return executor.Statement(sql, params, using="default", read=read)
+
+
+def move_todos_to_list(*, owner, ids, list_id):
+    """Move many of the owner's todos (and their subtasks) first into one of the owner's
+    lists, in one UPDATE inside one transaction; all or nothing (ValidationError)."""
+    if not TodoList.objects.filter(owner_id=_pk(owner), pk=list_id).exists():
+        raise ValidationError({"list": [NO_LIST]})
+    executor.run_atomic_sync(_batch_move(owner, list(ids), list_id), _ids_checked(ids))

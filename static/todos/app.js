@@ -416,5 +416,35 @@
         return;
     }
     event.preventDefault();
+// Batch edits: shift-click a todo's checkbox to check (or uncheck) every one from the last one
+// clicked; Delete asks first (without this file the server shows a confirmation page).
+(function () {
+  var form = document.getElementById("batch-form");
+  if (!form) return;
+  var last = null;
+  document.addEventListener("click", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("input.todo__select")) return;
+    var boxes = Array.prototype.slice.call(document.querySelectorAll("input.todo__select"));
+    if (event.shiftKey && last && boxes.indexOf(last) !== -1) {
+      var from = boxes.indexOf(last), to = boxes.indexOf(box);
+      boxes.slice(Math.min(from, to), Math.max(from, to) + 1).forEach(function (each) {
+        each.checked = box.checked;
+      });
+    }
+    last = box;
+  });
+  form.addEventListener("submit", function (event) {
+    var button = event.submitter;
+    if (!button || !button.dataset.batchConfirm) return;
+    if (!window.confirm(button.dataset.batchConfirm)) {
+      event.preventDefault();
+      return;
+    }
+    var confirmed = document.createElement("input");
+    confirmed.type = "hidden";
+    confirmed.name = "confirmed";
+    confirmed.value = "yes";
+    form.appendChild(confirmed);
   });
 })();

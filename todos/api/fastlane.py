@@ -44,6 +44,7 @@ MAX_TODO_ID = 2**63 - 1
 ROUTES = (
     (re.compile(r"/api/todo"), operations.TODO_LIST),
     (re.compile(r"/api/todo/bulk"), operations.TODO_BULK),
+    (re.compile(r"/api/todo/bulk/delete"), operations.TODO_BULK_DELETE),
     (re.compile(r"/api/todo/([0-9]{1,19})"), operations.TODO_DETAIL),
     (re.compile(r"/api/todo/([0-9]{1,19})/move"), operations.TODO_MOVE),
     (re.compile(r"/api/lists"), operations.LISTS),

@@ -1,5 +1,5 @@
-"""Idempotent retries for creating endpoints: `Idempotency-Key: <key>` on POST /api/todo and
-POST /api/todo/bulk.
+"""Idempotent retries for creating and batch endpoints: `Idempotency-Key: <key>` on POST /api/todo,
+POST and PATCH /api/todo/bulk and POST /api/todo/bulk/delete.
 
 The first request with a key claims it with `INSERT ... ON CONFLICT DO NOTHING` on the unique
 (user, key) row, runs the view, and stores the response in that row, all in the transaction that

@@ -12,7 +12,7 @@ from django.db import DatabaseError
 from rest_framework import exceptions
 
 from .. import executor, replica, selectors, services
-from ..models import TodoListNotFound, TodoNotFound
+from ..models import MOVE_HINT, TodoListNotFound, TodoNotFound
 from . import schema
 from .answers import Answer
 from .etag import etag_for, if_match, still_current
@@ -20,9 +20,10 @@ from .idempotency import idempotent
 from .pagination import TodoCursorPagination
 from .parsers import JSONParser
 from .serializers import (
-    MOVE_HINT,
     MoveSerializer,
+    TodoBulkDeleteSerializer,
     TodoBulkSerializer,
+    TodoBulkUpdateSerializer,
     TodoFilterSerializer,
     TodoListSerializer,
     TodoSerializer,
@@ -135,6 +136,20 @@ async def create_todos(call):
     return Answer(201, _todos_data(todos))
 
 
+@idempotent
+async def update_todos(call):
+    items = _validated(TodoBulkUpdateSerializer(data=call.data))
+    todos = await services.aupdate_todos(owner=call.user, items=items)
+    return Answer(200, _todos_data(todos))
+
+
+@idempotent
+async def delete_todos(call):
+    ids = _validated(TodoBulkDeleteSerializer(data=call.data))["ids"]
+    await services.adelete_todos_by_id(owner=call.user, ids=ids)
+    return Answer(204)
+
+
 async def get_todo(call):
     todo = await selectors.aget_todo(owner=call.user, pk=call.pk)
     if todo is None:
@@ -241,6 +256,11 @@ TODO_LIST = Endpoint(
 TODO_BULK = Endpoint(
     "todo-bulk",
     post=Operation(create_todos, schema=schema.bulk_create_todos, writes=True),
+    patch=Operation(update_todos, schema=schema.bulk_update_todos, writes=True),
+)
+TODO_BULK_DELETE = Endpoint(
+    "todo-bulk-delete",
+    post=Operation(delete_todos, schema=schema.bulk_delete_todos, writes=True),
 )
 TODO_DETAIL = Endpoint(
     "todo-detail",

@@ -42,18 +42,23 @@ class TodoCursorPagination:
         undated = self.order == "due" and self.cursor is not None and self.cursor[2] is None
         return (self.order, self.direction, undated)
 
-    def page_queryset(self, todos, position):
-        """The todos of this page, plus one to tell whether another page follows. `position` is
-        the cursor's (key, id), as values or as placeholders."""
-        size = self.page_size + 1
-        forward, backward = ORDERINGS[self.order]
+    def page_queryset(self, todos, position, size=None):
+        """The todos of this page, plus one to tell whether another page follows (or the first
+        `size`). `position` is the cursor's (key, id), as values or as placeholders."""
+        size = self.page_size + 1 if size is None else size
+        return self.in_order(self.past_cursor(todos, position))[:size]
+
+    def past_cursor(self, todos, position):
+        """The todos past the cursor, in no order."""
         if self.direction is None:
-            return todos.order_by(*forward)[:size]
+            return todos
         key, pk = position
-        after = self.direction == NEXT
-        return todos.filter(_beyond(self.order, after, key, pk, self.shape[2])).order_by(
-            *(forward if after else backward)
-        )[:size]
+        return todos.filter(_beyond(self.order, self.direction == NEXT, key, pk, self.shape[2]))
+
+    def in_order(self, todos):
+        """The todos in the page's order (backwards for a previous page)."""
+        forward, backward = ORDERINGS[self.order]
+        return todos.order_by(*(backward if self.direction == PREVIOUS else forward))
 
     def page(self, fetched, serialize):
         """The response body for the fetched rows: next and previous links and the results."""

@@ -18,8 +18,19 @@ from .serializers import (
 ERROR = {"$ref": "#/components/schemas/Error"}
 FIELD_ERRORS = {"$ref": "#/components/schemas/FieldErrors"}
 BULK_ERRORS = {"$ref": "#/components/schemas/BulkErrors"}
+IDS_ERRORS = {"$ref": "#/components/schemas/IdsErrors"}
 
+_MESSAGES = {"type": "array", "items": {"type": "string"}}
 COMPONENTS = {
+    "IdsErrors": {
+        "type": "object",
+        "description": "Messages about `ids` as a whole, or by the failing id's position "
+        '(`{"ids": {"3": ["No todo with this id."]}}`).',
+        "properties": {
+            "ids": {"anyOf": [_MESSAGES, {"type": "object", "additionalProperties": _MESSAGES}]}
+        },
+        "additionalProperties": _MESSAGES,
+    },
     "Error": {
         "type": "object",
         "description": "Any error that is not about particular fields.",
@@ -86,6 +97,13 @@ def add_components(result, generator, request, public):
         schemas[name]["properties"]["title"] = TITLE_IN
         schemas[name]["properties"].update(dict.fromkeys(READ_ONLY_FIELDS, SENT_BACK))
         schemas[name]["additionalProperties"] = False
+    edit = schemas["PatchedTodoRequest"]
+    schemas["TodoBatchEditRequest"] = {
+        **edit,
+        "description": "The todo's id and the fields to change, as in a PATCH.",
+        "properties": {**edit["properties"], "id": {**ID_SCHEMA, "description": "The todo's id."}},
+        "required": ["id"],
+    }
     for name in ("TodoListRequest", "PatchedTodoListRequest", "MoveRequest"):
         schemas[name]["additionalProperties"] = False
     for name in ("TodoListRequest", "PatchedTodoListRequest"):
@@ -182,6 +200,13 @@ ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 LIST_ID = OpenApiParameter("id", ID_SCHEMA, OpenApiParameter.PATH, description="The list's id.")
 
 LIST_FILTERS = [
+    OpenApiParameter(
+        "q",
+        {"type": "string", "minLength": 1, "maxLength": 200, "pattern": _TEXT},
+        description="Search: only todos where each word (split at white space) starts a word "
+        'of the title or the description, ignoring case (`mil` finds "Buy milk"); at least '
+        "one word has a letter or digit. Combines with every filter and order.",
+    ),
     OpenApiParameter("list", ID_SCHEMA, description="Only the todos of this list of yours."),
     OpenApiParameter(
         "parent",
@@ -317,8 +342,8 @@ list_todos = dict(
         200: TodoPage,
         400: _bad_request(
             FIELD_ERRORS,
-            "A bad filter, `page_size` or `cursor` (a cursor of another order included), or "
-            "order=position without `list` and `parent`.",
+            "A bad filter, `q`, `page_size` or `cursor` (a cursor of another order included), "
+            "or order=position without `list` and `parent`.",
         ),
         **COMMON,
     },
@@ -364,6 +389,74 @@ bulk_create_todos = dict(
     responses={
         201: TodoSerializer(many=True),
         400: _bad_request(BULK_ERRORS, "Malformed JSON, not a list of 1-1000, or invalid items."),
+        422: IDEMPOTENCY_KEY_REUSED,
+        **WRITES,
+    },
+)
+
+bulk_update_todos = dict(
+    operation_id="todo_bulk_partial_update",
+    summary="Change 1-1000 todos at once",
+    description="Each item is a todo's id and the fields to change, as in a PATCH. All or "
+    "nothing: an id that is not yours, or is given twice, fails the batch with the item's "
+    'position (`{"3": {"id": [...]}}`) and nothing is written. One statement; '
+    "completing a todo completes its open subtasks. The todos in input order.",
+    request={
+        "application/json": {
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/TodoBatchEditRequest"},
+            "minItems": 1,
+            "maxItems": 1000,
+        }
+    },
+    parameters=[IDEMPOTENCY_KEY, REPLAYED, *WRITE_RETRY_HEADERS],
+    responses={
+        200: TodoSerializer(many=True),
+        400: _bad_request(
+            BULK_ERRORS,
+            "Malformed JSON, not a list of 1-1000, invalid items, an id that is not yours or "
+            "is repeated, or a list or parent changed (only a move changes them).",
+        ),
+        422: IDEMPOTENCY_KEY_REUSED,
+        **WRITES,
+    },
+)
+
+bulk_delete_todos = dict(
+    operation_id="todo_bulk_destroy",
+    summary="Delete 1-1000 todos at once (and their subtasks)",
+    description="All or nothing: an id that is not yours fails the batch with its position "
+    '(`{"ids": {"3": [...]}}`) and nothing is deleted. One statement.',
+    request={
+        "application/json": {
+            "type": "object",
+            "properties": {
+                "ids": {
+                    "type": "array",
+                    "items": ID_SCHEMA,
+                    "minItems": 1,
+                    "maxItems": 1000,
+                    "uniqueItems": True,
+                }
+            },
+            "required": ["ids"],
+            "additionalProperties": False,
+        }
+    },
+    parameters=[
+        IDEMPOTENCY_KEY,
+        _header(
+            "Idempotent-Replayed",
+            "`true` when this is the stored response to an earlier request.",
+            [204],
+        ),
+        *WRITE_RETRY_HEADERS,
+    ],
+    responses={
+        204: None,
+        400: _bad_request(
+            IDS_ERRORS, "Malformed JSON, not 1-1000 ids, or an id that is not yours or repeated."
+        ),
         422: IDEMPOTENCY_KEY_REUSED,
         **WRITES,
     },

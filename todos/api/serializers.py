@@ -57,7 +57,6 @@ class JSONStringField(serializers.CharField):
 
 
 UNKNOWN_FIELD = "Unknown field."
-MOVE_HINT = "Set on create; change it with POST /api/todo/<id>/move."
 
 
 class RefusingUnknownFields(serializers.Serializer):
@@ -180,7 +179,55 @@ class TodoBulkSerializer(serializers.ListSerializer):
         super().__init__(*args, allow_empty=False, max_length=1000, **kwargs)
 
 
+REPEATED = "This todo is in the batch already (item {first})."
+REQUIRED = "This field is required."
+
+
+class TodoBulkUpdateItemSerializer(TodoSerializer):
+    """One item of a batch edit: the todo's id and the fields of a PATCH."""
+
+    id = id_field()
+
+    def validate(self, attrs):
+        if "id" not in attrs:  # a partial serializer requires nothing by itself
+            raise serializers.ValidationError({"id": [REQUIRED]})
+        return attrs
+
+
+def _refuse_repeats(ids, error):
+    """Each id given again after its first place: an error at that position."""
+    first, repeated = {}, {}
+    for index, pk in enumerate(ids):
+        if pk in first:
+            repeated[index] = error(REPEATED.format(first=first[pk]))
+        first.setdefault(pk, index)
+    if repeated:
+        raise serializers.ValidationError(repeated)
+
+
+class TodoBulkUpdateSerializer(serializers.ListSerializer):
+    """A batch edit, `partial` as a PATCH: 1-1000 items, each id once."""
+
+    child = TodoBulkUpdateItemSerializer()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, allow_empty=False, max_length=1000, partial=True, **kwargs)
+
+    def validate(self, attrs):
+        _refuse_repeats([item["id"] for item in attrs], lambda message: {"id": [message]})
+        return attrs
+
+
+class TodoBulkDeleteSerializer(RefusingUnknownFields):
+    ids = serializers.ListField(child=id_field(), allow_empty=False, max_length=1000)
+
+    def validate_ids(self, ids):
+        _refuse_repeats(ids, lambda message: [message])
+        return ids
+
+
 ORDERS = ("newest", "due", "position")
+NO_WORD = "Give at least one word (letters or digits) to search for."
 
 
 class TodoFilterSerializer(serializers.Serializer):
@@ -192,6 +239,12 @@ class TodoFilterSerializer(serializers.Serializer):
     list = id_field(required=False, default=None)
     parent = serializers.CharField(required=False, default=None)
     order = serializers.ChoiceField(ORDERS, required=False, default="newest")
+    q = serializers.CharField(required=False, default=None, max_length=200)
+
+    def validate_q(self, value):
+        if value is not None and not any(c.isalnum() for c in value):
+            raise serializers.ValidationError(NO_WORD)
+        return value
 
     def validate_parent(self, value):
         if value is None or value == "none":

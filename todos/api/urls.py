@@ -28,6 +28,7 @@ urlpatterns = [
     path("auth/token", tokens.TokenView.as_view(), name="token"),
     path("todo", views.TodoListView.as_view(), name="todo-list"),
     path("todo/bulk", views.TodoBulkView.as_view(), name="todo-bulk"),
+    path("todo/bulk/delete", views.TodoBulkDeleteView.as_view(), name="todo-bulk-delete"),
     path("todo/<todo_id:pk>", views.TodoDetailView.as_view(), name="todo-detail"),
     path("todo/<todo_id:pk>/move", views.TodoMoveView.as_view(), name="todo-move"),
     path("lists", views.ListListView.as_view(), name="list-list"),

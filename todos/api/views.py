@@ -143,6 +143,7 @@ def endpoint_view(endpoint):
 
 TodoListView = endpoint_view(operations.TODO_LIST)
 TodoBulkView = endpoint_view(operations.TODO_BULK)
+TodoBulkDeleteView = endpoint_view(operations.TODO_BULK_DELETE)
 TodoDetailView = endpoint_view(operations.TODO_DETAIL)
 TodoMoveView = endpoint_view(operations.TODO_MOVE)
 ListListView = endpoint_view(operations.LISTS)

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from ..api.urls import TodoIdConverter  # noqa: F401  (registers the "todo_id" path converter)
-from . import lists, plan, quick_add, staff, undo, views
+from . import batch, lists, plan, quick_add, staff, undo, views
 
 app_name = "todos"
 urlpatterns = [
@@ -12,6 +12,7 @@ urlpatterns = [
     path("todos/new/", views.todo_create, name="create"),
     path("todos/quick/", quick_add.add, name="quick-add"),
     path("todos/quick/preview/", quick_add.preview, name="quick-preview"),
+    path("todos/batch/", batch.todo_batch, name="batch"),
     path("todos/<todo_id:pk>/", views.todo_edit, name="edit"),
     path("todos/<todo_id:pk>/toggle/", views.todo_toggle, name="toggle"),
     path("todos/<todo_id:pk>/title/", views.todo_title, name="title"),

@@ -28,6 +28,7 @@ from .navigation import back, back_to
 from .sidebar import sidebar
 
 FILTER_LABELS = {
+    "q": "Search",
     "completed": "Status",
     "priority": "Priority",
     "due_before": "Due before",
@@ -45,6 +46,7 @@ def todo_list(request):
             del kept[name]
         return redirect(f"{request.path}?{kept.urlencode()}" if kept else request.path)
     filters, errors = _list_filters(request)
+    search = filters.pop("q")
     todos = Todo.objects.for_owner(request.user).filtered(**filters)
     page = {"results": [], "next": None, "previous": None}
     try:
@@ -53,14 +55,18 @@ def todo_list(request):
     except ValidationError as error:  # a broken or outdated cursor, or a bad page_size
         errors.update(_messages_of(error.detail))
     else:
-        fetched = list(paginator.page_queryset(todos, paginator.position))
+        if search is None:
+            fetched = list(paginator.page_queryset(todos, paginator.position))
+        else:  # the API's search (the one index and word rule), in the page's order
+            found = {**filters, "q": search}
+            fetched = selectors.list_todos(owner=request.user, filters=found, paginator=paginator)
         page = paginator.page(fetched, lambda todos: todos)
     context = {
         **sidebar(request, current="all"),
         "todos": page["results"],
         "form": TodoForm(),
         "filters": {name: request.GET.get(name, "") for name in FILTER_NAMES},
-        "filtering": any(v is not None for v in filters.values()) or bool(errors),
+        "filtering": any(v is not None for v in filters.values()) or bool(errors or search),
         "filter_errors": errors,
         "priorities": [p.label for p in Priority],
         "next_url": _relative(page["next"]),

@@ -13,6 +13,7 @@ from asgiref.sync import async_to_sync
 from django.db.models import Count
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import ValidationError
 
 from conftest import make_user
 from todos import api_pool, executor, selectors, services
@@ -214,6 +215,65 @@ def test_every_statement_shape_reads_what_the_orm_reads(door, owner, fresh_state
     compared.add(("todo", "delete"))
 
     assert {shape[:2] for shape in fresh_statements} == compared
+
+
+@pytest.mark.parametrize("window", [3, 1000])
+@pytest.mark.parametrize("door", DOORS, ids=lambda door: door.__name__)
+def test_search_pages_read_what_the_orm_reads(door, owner, monkeypatch, window):
+    """Through the probe alone (a window of 1000 holds them all) and past it (3)."""
+    monkeypatch.setattr(selectors, "SEARCH_WINDOW", window)
+    todos = list(Todo.objects.for_owner(owner).newest_first())
+    middle = todos[len(todos) // 2]
+    undated = Todo.objects.filter(owner=owner, due_date__isnull=True).first()
+    inbox = TodoList.objects.get(owner=owner, is_inbox=True)
+    filter_sets = [{}, {"completed": True}, {"priority": Priority.HIGH, "list": inbox.pk}]
+    for q in ("todo", "7", "SUB", "todo 1"):
+        for filters in filter_sets:
+            for order in ("newest", "due"):
+                for paging in pagings(order, middle, undated):
+                    given = {**dict.fromkeys(FILTERS), **filters, "q": q}
+                    got = door(
+                        lambda given=given, paging=paging: selectors.alist_todos(
+                            owner=owner, filters=given, paginator=paging
+                        )
+                    )
+                    plain = {k: v for k, v in filters.items() if k != "list"}
+                    expected = Todo.objects.for_owner(owner).filtered(**plain)
+                    if "list" in filters:
+                        expected = expected.filter(list=filters["list"])
+                    expected = expected.matching(selectors.search_query(q))
+                    assert [fields_of(t) for t in got] == [
+                        fields_of(t) for t in paging.page_queryset(expected, paging.position)
+                    ], (q, filters, order, paging.direction)
+
+
+@pytest.mark.parametrize("door", DOORS, ids=lambda door: door.__name__)
+def test_the_batch_statements_read_what_the_orm_reads_and_a_failed_check_undoes_them(door, owner):
+    todos = list(Todo.objects.for_owner(owner).newest_first()[:6])
+    batches = [
+        [{"id": todos[0].pk, "title": "only a title"}],  # every other column all null
+        [
+            {"id": todos[1].pk, "due_date": None, "priority": Priority.HIGH},
+            {"id": todos[2].pk, "due_date": dt.date(2027, 5, 1), "completed": True},
+            {"id": todos[3].pk, "completed": False, "description": "é"},
+        ],
+    ]
+    for items in batches:
+        got = door(lambda items=items: services.aupdate_todos(owner=owner, items=items))
+        assert [todo.pk for todo in got] == [item["id"] for item in items]
+        for todo in got:
+            assert fields_of(todo) == fields_of(Todo.objects.get(pk=todo.pk))
+
+    before = [fields_of(todo) for todo in Todo.objects.for_owner(owner)]
+    failing = [{"id": todos[4].pk, "title": "never"}, {"id": 10**12, "title": "missing"}]
+    with pytest.raises(ValidationError):
+        door(lambda: services.aupdate_todos(owner=owner, items=failing))
+    with pytest.raises(ValidationError):
+        door(lambda: services.adelete_todos_by_id(owner=owner, ids=[todos[5].pk, 10**12]))
+    assert [fields_of(todo) for todo in Todo.objects.for_owner(owner)] == before
+
+    door(lambda: services.adelete_todos_by_id(owner=owner, ids=[todos[4].pk, todos[5].pk]))
+    assert not Todo.objects.filter(pk__in=[todos[4].pk, todos[5].pk]).exists()
 
 
 @pytest.mark.parametrize("door", DOORS, ids=lambda door: door.__name__)

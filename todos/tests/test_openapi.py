@@ -26,7 +26,11 @@ EXPECTED = {
         "get": {200, 400, 401, 503},
         "post": {201, 400, 401, 403, 413, 415, 422, 429, 503},
     },
-    "/api/todo/bulk": {"post": {201, 400, 401, 403, 413, 415, 422, 429, 503}},
+    "/api/todo/bulk": {
+        "post": {201, 400, 401, 403, 413, 415, 422, 429, 503},
+        "patch": {200, 400, 401, 403, 413, 415, 422, 429, 503},
+    },
+    "/api/todo/bulk/delete": {"post": {204, 400, 401, 403, 413, 415, 422, 429, 503}},
     "/api/todo/{id}": {
         "get": {200, 304, 401, 404, 503},
         "put": {200, 400, 401, 403, 404, 412, 413, 415, 429, 503},
@@ -90,6 +94,7 @@ def test_errors_retry_after_and_etags_are_described(openapi):
 def test_filters_and_pagination_are_described(openapi):
     parameters = {p["name"]: p for p in openapi["paths"]["/api/todo"]["get"]["parameters"]}
     assert set(parameters) == {
+        "q",
         "completed",
         "priority",
         "due_before",

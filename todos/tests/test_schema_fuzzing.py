@@ -71,6 +71,11 @@ def test_no_generated_request_gets_a_5xx_or_an_undocumented_answer(case, fuzzer,
     pk = (case.path_parameters or {}).get("id")
     if isinstance(pk, int) and pk % 2 == 0:
         case.path_parameters["id"] = fuzzer["ids"][pk % 3]
+    if isinstance(case.body, list):  # a batch edit: half its ids the fuzzer's own todos
+        for item in case.body:
+            pk = item.get("id") if isinstance(item, dict) else None
+            if type(pk) is int and 2 <= pk < 2**63 and pk % 2 == 0:  # valid ids stay valid
+                item["id"] = fuzzer["ids"][pk % 3]
     key = (case.headers or {}).get("Idempotency-Key")
     if isinstance(key, str) and IDEMPOTENCY_KEY.match(key):
         # Generated keys repeat across cases with other bodies, which is a 422 by design
@@ -98,7 +103,12 @@ STATE_DEPENDENT = {
     ("order", "order=position needs the list and parent filters."),
     # A date string's range (1900-2200): OpenAPI 3.0 has no bounds for format: date.
     ("due_date", "Due dates go from 1900 to 2200."),
+    ("id", "No todo with this id."),
+    ("id", "This todo is in the batch already (item N)."),
+    ("ids", "No todo with this id."),
+    ("q", "Give at least one word (letters or digits) to search for."),
 }
+ITEM_NUMBER = re.compile(r"\(item \d+\)")
 
 
 def designed_rejection(case, response):
@@ -114,12 +124,16 @@ def designed_rejection(case, response):
 
 
 def _state_dependent(errors):
-    """Every message is one of STATE_DEPENDENT (a bulk's by item: {"3": {"list": [...]}})."""
+    """Every message is one of STATE_DEPENDENT (a bulk's by item: {"3": {"list": [...]}}, a
+    batch delete's by position: {"ids": {"3": [...]}})."""
     if not isinstance(errors, dict) or not errors:
         return False
     return all(
         _state_dependent(messages)
         if name.isdigit()
-        else isinstance(messages, list) and {(name, m) for m in messages} <= STATE_DEPENDENT
+        else _state_dependent({name: [m for each in messages.values() for m in each]})
+        if isinstance(messages, dict) and all(map(str.isdigit, messages))
+        else isinstance(messages, list)
+        and {(name, ITEM_NUMBER.sub("(item N)", m)) for m in messages} <= STATE_DEPENDENT
         for name, messages in errors.items()
     )

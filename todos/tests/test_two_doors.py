@@ -172,6 +172,9 @@ CALLS = [
     ("POST", "/api/todo/bulk", '[{"title": "fine"}, {"title": "", "completed": 0}]', JSON),
     ("POST", "/api/todo/bulk", "[]", JSON),
     ("POST", "/api/todo/bulk", '{"title": "not a list"}', JSON),
+    ("GET", "/api/todo?q=B&page_size=1", None, None),
+    ("GET", "{next}", None, None),
+    ("GET", "/api/todo?q=%21%21", None, None),
     ("POST", "/api/lists", '{"name": "Work"}', JSON),
     ("POST", "/api/lists", '{"name": "work"}', JSON),
     ("GET", "/api/lists", None, None),
@@ -195,6 +198,16 @@ CALLS = [
         '[{"title": "b3", "list": <list>}, {"title": "b4", "list": 999999999999}]',
         JSON,
     ),
+    (
+        "PATCH",
+        "/api/todo/bulk",
+        '[{"id": <id>, "completed": true}, {"id": <previous>, "title": "renamed in a batch"}]',
+        JSON,
+    ),
+    ("PATCH", "/api/todo/bulk", '[{"id": <id>}, {"id": <other>, "title": "x"}]', JSON),
+    ("PATCH", "/api/todo/bulk", '[{"id": <id>}, {"id": <id>, "priority": "top"}]', JSON),
+    ("POST", "/api/todo/bulk/delete", '{"ids": [<id>, <other>]}', JSON),
+    ("POST", "/api/todo/bulk/delete", '{"ids": [<id>]}', JSON),
     ("DELETE", "/api/lists/{list}", None, None),
     ("GET", "/api/lists/{list}", None, None),
     # Calls the lane hands to Django: its rules decide from the scope alone
@@ -206,14 +219,16 @@ CALLS = [
     ("GET", "/api/todo/0", None, None),
     ("GET", "/api/todo/9223372036854775808", None, None),
     ("GET", "/api/todo/bulk", None, None),
+    ("GET", "/api/todo/bulk/delete", None, None),
 ]
-HANDED_ON = 8
+HANDED_ON = 9
 STATUSES = [
     *(201, 201, 201, 200, 200, 200, 200, 200, 200, 404, 404, 404, 204, 404, 404),
     *(400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 201, 400, 400, 400),
+    *(200, 200, 400),
     *(201, 400, 200, 200, 200, 409, 201, 201, 400, 200, 400, 200, 400, 404, 200, 200, 400),
-    *(400, 204, 404),
-    *(405, 405, 415, 400, 201, 404, 404, 405),
+    *(400, 200, 400, 400, 400, 204, 204, 404),
+    *(405, 405, 415, 400, 201, 404, 404, 405, 405),
 ]
 
 

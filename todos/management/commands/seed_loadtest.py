@@ -17,7 +17,7 @@ from todos.selectors import inbox_id
 
 PREFIX = "loadtest-"
 # One user per single-user scenario, so that no scenario's writes show up in another's lists.
-SCENARIO_USERS = ("burst", "bulk", "bigtable")
+SCENARIO_USERS = ("burst", "bulk", "bigtable", "batch")
 
 # Most of a long-lived user's todos are done: 10% open; priority 20% high, 50% medium, 30% low;
 # due dates on 70%; one todo every 30 seconds going back from now (a million span about a year).
@@ -64,7 +64,8 @@ class Command(BaseCommand):
         tokens_file.parent.mkdir(parents=True, exist_ok=True)
         tokens_file.write_text(json.dumps(tokens, indent=1))
         self.stdout.write(
-            f"{users} crud users and the burst, bulk and bigtable users ({bigtable_rows} todos); "
+            f"{users} crud users and the burst, bulk, batch and bigtable users "
+            f"({bigtable_rows} todos); "
             f"tokens in {tokens_file}"
         )
 

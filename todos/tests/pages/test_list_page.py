@@ -151,5 +151,5 @@ def test_every_form_on_the_list_carries_a_csrf_token(alice, alice_client):
     create_todo(owner=alice, title="one")
     html = alice_client.get("/todos/").content.decode()
     post_forms = re.findall(r'<form method="post".*?</form>', html, re.S)
-    assert len(post_forms) == 4  # sign out, add, toggle, new list (delete asks first: a GET)
+    assert len(post_forms) == 5  # sign out, add, the batch, toggle, new list (delete asks first)
     assert all("csrfmiddlewaretoken" in form for form in post_forms)

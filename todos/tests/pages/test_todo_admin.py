@@ -137,6 +137,33 @@ def test_search_finds_titles_and_owners(alice, bob, staff_client):
     assert "Buy milk" not in by_owner
 
 
+def test_search_uses_the_word_rule_of_the_api_and_keeps_the_filters(alice, bob, staff_client):
+    create_todo(owner=alice, title="Buy milk")
+    create_todo(owner=bob, title="Similar", description="MILKSHAKE recipe")
+    create_todo(owner=bob, title="milk done", completed=True)
+
+    html = staff_client.get(CHANGELIST + "?q=mil").content.decode()
+    assert all(title in html for title in ("Buy milk", "Similar", "milk done"))
+    assert "Similar" not in staff_client.get(CHANGELIST + "?q=ilar").content.decode()
+    html = staff_client.get(CHANGELIST + "?q=milk&completed__exact=1").content.decode()
+    assert "milk done" in html
+    assert "Buy milk" not in html
+    assert "Buy milk" not in staff_client.get(CHANGELIST + "?q=%21%21").content.decode()
+
+
+def test_search_past_the_probe_finds_the_newest_matches(alice, staff_client, monkeypatch):
+    from todos import selectors
+
+    monkeypatch.setattr(selectors, "MATCHES_LIMIT", 2)
+    for n in range(30):
+        create_todo(owner=alice, title=f"item {n}" + (" rare" if n in (3, 17) else ""))
+    html = staff_client.get(CHANGELIST + "?q=rare").content.decode()
+    assert "item 3 rare" in html
+    assert "item 17 rare" in html
+    found = selectors.newest_matching(Todo.objects.all(), "item", limit=2)
+    assert [todo.title for todo in found] == ["item 29", "item 28"]
+
+
 def test_the_admin_index_links_to_the_pool_dashboard(staff_client):
     html = staff_client.get("/admin/").content.decode()
     assert 'href="/staff/pool/"' in html

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
-        ('todos', '0008_user_rows_cascade_in_the_database'),
+        ('todos', '0009_search'),
     ]
 
     operations = [
