@@ -416,6 +416,9 @@
         return;
     }
     event.preventDefault();
+  });
+})();
+
 // Batch edits: shift-click a todo's checkbox to check (or uncheck) every one from the last one
 // clicked; Delete asks first (without this file the server shows a confirmation page).
 (function () {
