@@ -14,7 +14,7 @@ def test_shift_click_checks_a_range_then_one_batch_marks_them_done(alice, page):
     for n in range(1, 6):
         create_todo(owner=alice, title=f"todo {n}")
     sign_in(page, "alice")
-    page.goto("/")
+    page.goto("/todos/")
 
     page.get_by_label("Select “todo 5”").click()
     page.get_by_label("Select “todo 2”").click(modifiers=["Shift"])

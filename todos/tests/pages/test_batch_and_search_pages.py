@@ -41,7 +41,7 @@ def test_a_search_without_a_word_says_so(alice, alice_client):
 
 def test_each_todo_has_a_checkbox_of_the_batch_form(alice, alice_client):
     todo = create_todo(owner=alice, title="Buy milk")
-    html = alice_client.get("/").content.decode()
+    html = alice_client.get("/todos/").content.decode()
     assert 'id="batch-form"' in html
     assert f'name="ids" value="{todo.pk}" form="batch-form"' in html
 
