@@ -16,7 +16,6 @@ import asyncio
 import json
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
@@ -58,53 +57,33 @@ async def crud(port, tokens, loops):
 
 
 def instructions_per_request(env, port, tokens, loops, out_dir, tag):
-    out = out_dir / f"callgrind.{tag}"
-    log_path = out_dir / f"{tag}.server.log"
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                f"--callgrind-out-file={out}",
-                harness.PYTHON,
-                "-m",
-                "uvicorn",
-                "todoproject.asgi:application",
-                "--port",
-                str(port),
-                "--no-access-log",
-            ],
-            cwd=harness.ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 900
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=30).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError(f"server did not start: see {log_path}") from None
-                time.sleep(1)
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        f"--callgrind-out-file={out_dir / f'callgrind.{tag}'}",
+        harness.PYTHON,
+        "-m",
+        "uvicorn",
+        "todoproject.asgi:application",
+        "--port",
+        port,
+        "--no-access-log",
+    ]
+    # Under callgrind the application takes minutes to import.
+    with harness.running(
+        command, env=env, port=port, log_path=out_dir / f"{tag}.server.log", timeout=900
+    ) as server:
         asyncio.run(crud(port, tokens, 3))  # warm up: pools open, statements prepared
-        subprocess.run(
-            ["callgrind_control", "--zero", str(server.pid)], check=True, capture_output=True
-        )
+        callgrind_control("--zero", server.pid)
         requests = asyncio.run(crud(port, tokens, loops))
-        subprocess.run(
-            ["callgrind_control", "--dump", str(server.pid)], check=True, capture_output=True
-        )
-        [dump] = Path(out_dir).glob(f"callgrind.{tag}.*")  # the dump after the zeroing
-        summary = next(
-            line for line in dump.read_text().splitlines() if line.startswith("summary:")
-        )
-        return int(summary.split()[1]) / requests, requests
-    finally:
-        server.terminate()
-        server.wait(timeout=120)
+        callgrind_control("--dump", server.pid)
+    [dump] = Path(out_dir).glob(f"callgrind.{tag}.*")  # the dump after the zeroing
+    summary = next(line for line in dump.read_text().splitlines() if line.startswith("summary:"))
+    return int(summary.split()[1]) / requests, requests
+
+
+def callgrind_control(option, pid):
+    subprocess.run(["callgrind_control", option, str(pid)], check=True, capture_output=True)
 
 
 def main(argv=None):
