@@ -320,7 +320,8 @@ class IdempotencyKey(models.Model):
 
 class UserSettings(models.Model):
     """What a person chose for their pages: the time zone that "today", "overdue" and every
-    shown time use (todos.time_zones). A user without a row has the defaults."""
+    shown time use (todos.time_zones), and the locale quick add reads dates in (todos.locales).
+    A user without a row has the defaults."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -329,6 +330,7 @@ class UserSettings(models.Model):
         related_name="page_settings",
     )
     time_zone = models.CharField(max_length=64, default="UTC")
+    locale = models.CharField(max_length=35, default="en")
 
     class Meta:
         db_table = "user_settings"

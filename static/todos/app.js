@@ -78,13 +78,16 @@
     });
   }
 
-  // Signup and login carry the browser's time zone, which becomes the user's.
+  // Signup and login carry the browser's time zone and locale, which become the user's.
   document.querySelectorAll("[data-detect-time-zone]").forEach(function (field) {
     try {
       field.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
     } catch (error) {
       field.value = "";
     }
+  });
+  document.querySelectorAll("[data-detect-locale]").forEach(function (field) {
+    field.value = navigator.language || "";
   });
 
   document.addEventListener("submit", function (event) {

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
-from .. import time_zones
+from .. import locales, time_zones
 from ..models import EARLIEST_DUE_DATE, LATEST_DUE_DATE, Priority, Todo, validate_due_date
 
 
@@ -80,6 +80,14 @@ class AccountForm(forms.Form):
         help_text="“Today”, “overdue” and every time shown use it.",
     )
 
+    locale = forms.ChoiceField(
+        required=False,  # left out: unchanged
+        label="Dates in quick add",
+        help_text="How quick add reads a date: with en “12/11” is December 11, with en-GB "
+        "11 December, with de “morgen” is tomorrow. English words always work.",
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].choices = [(name, name) for name in time_zones.names()]
+        self.fields["locale"].choices = [(name, name) for name in locales.names()]

@@ -1,6 +1,7 @@
 """Quick add: one line such as "Pay rent tomorrow !high #Home" read into a title, a due date,
-a priority and a list, in the user's time zone (dates by dateparser, English, month before
-day). The pages show what was read before it is saved (app.js asks `preview`) and say it after."""
+a priority and a list, in the user's time zone and locale (dates by dateparser, in the locale's
+language and order of day and month: todos.locales). The pages show what was read before it is
+saved (app.js asks `preview`) and say it after."""
 
 import dataclasses
 import datetime as dt
@@ -14,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
-from .. import selectors, services
+from .. import locales, selectors, services
 from ..models import Priority
 from ..templatetags.days import day
 from .forms import TodoForm
@@ -27,7 +28,7 @@ LEADING = {"on", "by", "due"}  # "call mum on fri": the title is "call mum"
 SETTINGS = {
     "PREFER_DATES_FROM": "future",
     "PREFER_DAY_OF_MONTH": "first",
-    "DATE_ORDER": "MDY",
+    "PREFER_LOCALE_DATE_ORDER": False,  # the order comes from locales.reading_settings
     "RETURN_AS_TIMEZONE_AWARE": False,
     "PARSERS": ["relative-time", "absolute-time"],
 }
@@ -42,7 +43,7 @@ class Reading:
     unknown_list: str = ""
 
 
-def read(text, *, lists, now):
+def read(text, *, lists, now, locale=locales.DEFAULT):
     """What a quick-add line says. `lists` are the user's lists, `now` their local time."""
     reading = Reading(title="")
     found = PRIORITY.search(text)
@@ -58,18 +59,19 @@ def read(text, *, lists, now):
         else:  # kept in the title, and the preview says so
             reading.unknown_list = found.group(1)
     words = text.split()
-    reading.due_date, words = _trailing_date(words, now)
+    reading.due_date, words = _trailing_date(words, now, locale)
     reading.title = " ".join(words)
     return reading
 
 
-def _trailing_date(words, now):
-    settings = {**SETTINGS, "RELATIVE_BASE": now.replace(tzinfo=None)}
+def _trailing_date(words, now, locale):
+    languages, order = locales.reading_settings(locale)
+    settings = {**SETTINGS, "DATE_ORDER": order, "RELATIVE_BASE": now.replace(tzinfo=None)}
     for size in range(min(LONGEST_DATE, len(words) - 1), 0, -1):  # a title word always stays
         phrase = " ".join(words[-size:])
         if not re.search(r"[^\W\d]|/", phrase):
             continue  # a bare number ("Buy 2") is no date
-        parsed = dateparser.parse(phrase, languages=["en"], settings=settings)
+        parsed = dateparser.parse(phrase, locales=languages, settings=settings)
         if parsed is not None:
             rest = words[:-size]
             while len(rest) > 1 and rest[-1].casefold() in LEADING:
@@ -83,6 +85,7 @@ def read_for(user, text):
         text,
         lists=selectors.lists_with_counts(user, timezone.localdate()),
         now=timezone.localtime(),
+        locale=locales.of(user),
     )
 
 

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
-from .. import selectors, services, time_zones
+from .. import locales, selectors, services, time_zones
 from ..api.pagination import TodoCursorPagination
 from ..api.serializers import TodoFilterSerializer
 from ..models import OwnerDeleted, Priority, Todo, TodoNotFound
@@ -189,21 +189,34 @@ def signup(request):
     form = SignupForm(request.POST or None)
     if form.is_valid():
         user = form.save()
-        time_zones.remember(user, request.POST.get("time_zone", ""))
+        _remember_the_browsers_settings(request, user)
         login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
         messages.success(request, f"Welcome, {user.username}! Add your first todo below.")
         return redirect("todos:list")
     return render(request, "registration/signup.html", {"form": form})
 
 
+def _remember_the_browsers_settings(request, user):
+    """Signup and login carry the browser's time zone and locale (app.js fills them in)."""
+    time_zones.remember(user, request.POST.get("time_zone", ""))
+    locales.remember(user, request.POST.get("locale", ""))
+
+
 @login_required
 def account(request):
-    """The account page: the time zone that "today" and every shown time use."""
-    initial = {"time_zone": timezone.get_current_timezone_name()}
+    """The account page: the time zone that "today" and every shown time use, and the locale
+    quick add reads dates in."""
+    initial = {
+        "time_zone": timezone.get_current_timezone_name(),
+        "locale": locales.of(request.user),
+    }
     form = AccountForm(request.POST or None, initial=initial)
     if form.is_valid():
         time_zones.remember(request.user, form.cleaned_data["time_zone"])
-        messages.success(request, f"Your time zone is now {form.cleaned_data['time_zone']}.")
+        saved = f"Your time zone is now {form.cleaned_data['time_zone']}."
+        if locales.remember(request.user, form.cleaned_data["locale"]):
+            saved += f" Quick add reads dates as {form.cleaned_data['locale']} does."
+        messages.success(request, saved)
         return redirect("account")
     return render(request, "registration/account.html", {"form": form})
 
@@ -246,7 +259,7 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def form_valid(self, form):
-        time_zones.remember(form.get_user(), self.request.POST.get("time_zone", ""))
+        _remember_the_browsers_settings(self.request, form.get_user())
         messages.success(self.request, f"Signed in as {form.get_user().username}.")
         return super().form_valid(form)
 

@@ -32,7 +32,10 @@ def test_a_browser_in_los_angeles_late_in_the_evening_sees_tomorrow_as_tomorrow(
 ):
     now = late_evening_in_los_angeles()
     context = browser.new_context(
-        base_url=live_server.url, viewport=viewport, timezone_id="America/Los_Angeles"
+        base_url=live_server.url,
+        viewport=viewport,
+        timezone_id="America/Los_Angeles",
+        locale="en-GB",  # a Briton in Los Angeles: day before month in quick add
     )
     page = context.new_page()
     try:
@@ -44,7 +47,8 @@ def test_a_browser_in_los_angeles_late_in_the_evening_sees_tomorrow_as_tomorrow(
             with page.expect_navigation():
                 page.get_by_role("button", name="Sign up").click()
             lena = User.objects.get(username="lena")
-            assert UserSettings.objects.get(user=lena).time_zone == "America/Los_Angeles"
+            settings = UserSettings.objects.get(user=lena)
+            assert (settings.time_zone, settings.locale) == ("America/Los_Angeles", "en-GB")
 
             create_todo(owner=lena, title="Dentist", due_date=now.date())  # today in UTC
             create_todo(owner=lena, title="Call mum", due_date=now.date() - dt.timedelta(days=1))
@@ -59,6 +63,7 @@ def test_a_browser_in_los_angeles_late_in_the_evening_sees_tomorrow_as_tomorrow(
 
             page.get_by_role("link", name="lena").click()
             expect(page.get_by_label("Time zone")).to_have_value("America/Los_Angeles")
+            expect(page.get_by_label("Dates in quick add")).to_have_value("en-GB")
     finally:
         context.close()
 

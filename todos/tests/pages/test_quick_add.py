@@ -6,6 +6,8 @@ import datetime as dt
 import pytest
 import time_machine
 
+from conftest import PASSWORD
+from todos import locales
 from todos.models import Priority, Todo, UserSettings
 from todos.pages.quick_add import read
 from todos.services import create_list
@@ -102,3 +104,81 @@ def test_quick_add_into_another_users_list_is_refused(alice, bob, alice_client):
     page = alice_client.post("/todos/quick/", {"text": "Sneak", "list": theirs.pk}, follow=True)
     assert "No list with this id." in page.content.decode()
     assert not Todo.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("line", "locale", "due"),
+    [
+        ("dentist 12/11", "en", dt.date(2025, 12, 11)),  # American: month first
+        ("dentist 12/11", "en-GB", dt.date(2026, 11, 12)),  # British: day first
+        ("dentist 12/11", "de", dt.date(2026, 11, 12)),
+        ("dentist 12/14", "ja", dt.date(2025, 12, 14)),  # year-first: a day is still month/day
+        ("Zahnarzt morgen", "de", dt.date(2025, 12, 4)),
+        ("Zahnarzt Freitag", "de-AT", dt.date(2025, 12, 5)),
+        ("dentiste demain", "fr", dt.date(2025, 12, 4)),
+        ("call mum fri", "de", dt.date(2025, 12, 5)),  # English words work in every locale
+        ("Pay rent tomorrow", "fr-CA", dt.date(2025, 12, 4)),
+    ],
+)
+def test_dates_are_read_in_the_users_locale(line, locale, due):
+    reading = read(line, lists=[], now=NOW, locale=locale)
+    assert (reading.title, reading.due_date) == (line.rsplit(" ", 1)[0], due)
+
+
+@pytest.mark.parametrize(
+    ("tag", "locale"),
+    [
+        ("en-US", "en-US"),
+        ("en-GB", "en-GB"),
+        ("en_gb", "en-GB"),
+        ("pt-BR", "pt"),  # a region dateparser does not know: its language
+        ("de-AT", "de-AT"),
+        ("DE", "de"),
+        ("xx-YY", None),
+        ("", None),
+        ("en-" + "x" * 40, None),
+        (None, None),
+    ],
+)
+def test_a_browsers_locale_tag_becomes_a_known_locale(tag, locale):
+    assert locales.normalize(tag) == locale
+
+
+@time_machine.travel(dt.datetime(2025, 12, 3, 12, 0, tzinfo=dt.UTC), tick=False)
+def test_the_account_page_sets_the_locale_quick_add_reads_dates_in(alice, alice_client):
+    page = alice_client.get("/accounts/settings/")
+    assert 'name="locale"' in page.content.decode()
+    assert (
+        alice_client.post("/todos/quick/", {"text": "Dentist 12/11", "list": ""}).status_code == 302
+    )
+    assert Todo.objects.get().due_date == dt.date(2025, 12, 11)
+
+    saved = alice_client.post(
+        "/accounts/settings/", {"time_zone": "Europe/London", "locale": "en-GB"}, follow=True
+    )
+    assert "Quick add reads dates as en-GB does." in saved.content.decode()
+    assert UserSettings.objects.get(user=alice).locale == "en-GB"
+    preview = alice_client.get("/todos/quick/preview/", {"text": "Dentist 12/11"})
+    assert "Due Thu, Nov 12" in preview.content.decode()
+
+
+def test_an_unknown_locale_on_the_account_page_is_a_form_error(alice, alice_client):
+    page = alice_client.post("/accounts/settings/", {"time_zone": "UTC", "locale": "klingon"})
+    assert page.status_code == 200
+    assert "Select a valid choice." in page.content.decode()
+    assert not UserSettings.objects.filter(user=alice).exists()
+
+
+def test_signing_in_keeps_the_browsers_locale(alice, client):
+    response = client.post(
+        "/accounts/login/",
+        {
+            "username": "alice",
+            "password": PASSWORD,
+            "time_zone": "Europe/Berlin",
+            "locale": "de-DE",
+        },
+    )
+    assert response.status_code == 302
+    settings = UserSettings.objects.get(user=alice)
+    assert (settings.time_zone, settings.locale) == ("Europe/Berlin", "de")
