@@ -571,7 +571,10 @@ def _batch_move(owner, ids, list_id):
 
 def move_todos_to_list(*, owner, ids, list_id):
     """Move many of the owner's todos (and their subtasks) first into one of the owner's
-    lists, in one UPDATE inside one transaction; all or nothing (ValidationError)."""
-    if not TodoList.objects.filter(owner_id=_pk(owner), pk=list_id).exists():
+    lists, in one UPDATE inside one transaction; all or nothing (ValidationError). Returns
+    that list."""
+    target = TodoList.objects.filter(owner_id=_pk(owner), pk=list_id).first()
+    if target is None:
         raise ValidationError({"list": [NO_LIST]})
     executor.run_atomic_sync(_batch_move(owner, list(ids), list_id), _ids_checked(ids))
+    return target

@@ -45,8 +45,8 @@ def todo_batch(request):
             if not (list_id.isascii() and list_id.isdigit() and len(list_id) <= 18):
                 messages.error(request, "Choose the list to move them to.")
                 return back(request)
-            services.move_todos_to_list(owner=request.user, ids=ids, list_id=int(list_id))
-            done = f"Moved {_count(ids)}."
+            target = services.move_todos_to_list(owner=request.user, ids=ids, list_id=int(list_id))
+            done = f"Moved {_count(ids)} to {target.name}."
         elif action == "delete":
             if request.POST.get("confirmed") != "yes":
                 return _confirm_delete(request, ids)

@@ -67,6 +67,8 @@ def todo_list(request):
         "form": TodoForm(),
         "filters": {name: request.GET.get(name, "") for name in FILTER_NAMES},
         "filtering": any(v is not None for v in filters.values()) or bool(errors or search),
+        "filters_on": any(v is not None for v in filters.values()) or bool(errors),
+        "search": search,
         "filter_errors": errors,
         "priorities": [p.label for p in Priority],
         "next_url": _relative(page["next"]),

@@ -54,7 +54,16 @@ def day_of_todos(alice):
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/lists/work/", "/today/", "/upcoming/", "/todos/", "/todos/new/", "/accounts/settings/"],
+    [
+        "/",
+        "/lists/work/",
+        "/today/",
+        "/upcoming/",
+        "/todos/",
+        "/todos/?q=errand",
+        "/todos/new/",
+        "/accounts/settings/",
+    ],
 )
 def test_every_page_fits_a_phone_with_big_enough_targets(
     alice, day_of_todos, phone, path, screenshot
@@ -63,7 +72,8 @@ def test_every_page_fits_a_phone_with_big_enough_targets(
     phone.goto(path.replace("work", str(day_of_todos.pk)))
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert phone.evaluate(TARGETS) == []
-    name = path.strip("/").replace("/", "-").replace("work", "list") or "inbox"
+    name = path.strip("/").replace("/", "-").replace("work", "list").replace("?q=", "-search-")
+    name = name or "inbox"
     screenshot(phone, f"phone-{name}")
 
 
@@ -96,3 +106,13 @@ def test_on_a_phone_the_filters_are_folded_behind_one_button(alice, day_of_todos
     expect(phone).to_have_url("/todos/?completed=false&priority=high")
     expect(phone.locator("li.todo .todo__title")).to_have_text(["Plan the trip to Lisbon"])
     expect(phone.get_by_label("Due after")).to_be_visible()  # open while a filter is on
+
+
+def test_on_a_phone_search_results_come_first_and_say_what_was_searched(alice, day_of_todos, phone):
+    sign_in(phone, "alice")
+    phone.goto("/todos/?q=errand")
+    expect(phone.get_by_role("heading", name="Todos with “errand”")).to_be_in_viewport()
+    expect(phone.get_by_label("Due after")).not_to_be_visible()
+    first = phone.locator("li.todo").first
+    expect(first).to_contain_text("Errand number")
+    assert first.bounding_box()["y"] < PHONE["height"] / 2

@@ -24,6 +24,20 @@ def test_the_search_box_finds_todos_by_the_start_of_a_word(alice, alice_client):
     assert "Similar things" not in html
 
 
+def test_search_results_say_what_was_searched_and_come_first(alice, alice_client):
+    create_todo(owner=alice, title="Buy oat milk")
+
+    html = alice_client.get("/todos/?q=mil").content.decode()
+    assert "Todos with “mil”" in html
+    assert "Clear the search" in html
+    assert 'class="card add-card"' not in html  # no add form above the results
+    assert '<details class="filter-panel">' in html  # the filters stay folded
+    assert html.index("Todos with “mil”") < html.index("Buy oat milk")
+
+    html = alice_client.get("/todos/?q=zebra").content.decode()
+    assert "No todo has a word starting with “zebra”" in html
+
+
 def test_a_search_keeps_the_pages_filters(alice, alice_client):
     create_todo(owner=alice, title="milk open")
     create_todo(owner=alice, title="milk done", completed=True)
@@ -44,6 +58,28 @@ def test_each_todo_has_a_checkbox_of_the_batch_form(alice, alice_client):
     html = alice_client.get("/todos/").content.decode()
     assert 'id="batch-form"' in html
     assert f'name="ids" value="{todo.pk}" form="batch-form"' in html
+
+
+def test_a_lists_todos_and_subtasks_have_checkboxes_too(alice, alice_client):
+    trip = services.create_list(owner=alice, name="Trip")
+    pack = create_todo(owner=alice, title="Pack", list_id=trip.pk)
+    passport = create_todo(owner=alice, title="Passport", parent_id=pack.pk)
+    html = alice_client.get(trip.get_absolute_url()).content.decode()
+    assert 'id="batch-form"' in html
+    for todo in (pack, passport):
+        assert f'name="ids" value="{todo.pk}" form="batch-form"' in html
+
+
+def test_a_batch_move_says_where_the_todos_went(alice, alice_client):
+    home = services.create_list(owner=alice, name="Home")
+    todos = [create_todo(owner=alice, title=f"todo {i}") for i in range(2)]
+    page = alice_client.post(
+        "/todos/batch/",
+        {"action": "move", "ids": [t.pk for t in todos], "list": home.pk, "next": "/"},
+        follow=True,
+    )
+    assert "Moved 2 todos to Home." in page.content.decode()
+    assert set(Todo.objects.values_list("list_id", flat=True)) == {home.pk}
 
 
 def batch(client, action, todos, **extra):
