@@ -5,6 +5,8 @@ starts from.
 
     API_FAST_LANE=0|1 .venv/bin/python -m bench.inprocess [loops] [--profile]
     .venv/bin/python -m bench.inprocess 40 --bulk    # POST /api/todo/bulk, 200 items each
+    .venv/bin/python -m bench.inprocess 40 --batch   # a bulk create of 200, then a PATCH bulk of
+                                                     # those 200, in turn: both timed, side by side
 
 Needs a user with an API token: `--token KEY` (default: the first token in the database).
 """
@@ -15,6 +17,7 @@ import cProfile
 import json
 import os
 import pstats
+import statistics
 import time
 
 import django
@@ -89,8 +92,46 @@ async def bulk_loop(token, loops):
         assert (await call(token, "POST", "/api/todo/bulk", BULK_BODY))["status"] == 201
 
 
+async def batch_against_bulk(token, loops, profile=None):
+    """Each round a bulk create of 200, then a PATCH bulk of the 200 it made (each completed and
+    renamed); the wall time of each kind, so both see the same machine at the same moments."""
+    created_ms, edited_ms = [], []
+    for _ in range(loops):
+        started = time.perf_counter()
+        created = await call(token, "POST", "/api/todo/bulk", BULK_BODY)
+        created_ms.append((time.perf_counter() - started) * 1000)
+        assert created["status"] == 201
+        edits = [
+            {"id": todo["id"], "completed": True, "title": todo["title"] + " (done)"}
+            for todo in json.loads(created["body"])
+        ]
+        body = json.dumps(edits).encode()
+        if profile:
+            profile.enable()
+        started = time.perf_counter()
+        edited = await call(token, "PATCH", "/api/todo/bulk", body)
+        edited_ms.append((time.perf_counter() - started) * 1000)
+        if profile:
+            profile.disable()
+        assert edited["status"] == 200, edited["body"][:300]
+    return created_ms, edited_ms
+
+
 async def main(args):
     token = args.token or (await Token.objects.afirst()).key
+    if args.batch:
+        await batch_against_bulk(token, 5)
+        profile = cProfile.Profile(time.process_time) if args.profile else None
+        created_ms, edited_ms = await batch_against_bulk(token, args.loops, profile)
+        if profile:
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+        create, edit = statistics.median(created_ms), statistics.median(edited_ms)
+        print(
+            f"{args.loops} rounds of 200 rows: bulk create {create:.1f} ms "
+            f"({200_000 / create:,.0f} rows/s), batch PATCH {edit:.1f} ms "
+            f"({200_000 / edit:,.0f} rows/s) (medians): batch/bulk rows/s {create / edit:.2f}x"
+        )
+        return
     loop, per_loop = (bulk_loop, 1) if args.bulk else (crud_loop, 6)
     await loop(token, 5 if args.bulk else 20)  # warm up: pools open, statements compiled
     profile = cProfile.Profile(time.process_time) if args.profile else None
@@ -116,4 +157,5 @@ if __name__ == "__main__":
     parser.add_argument("--token")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--bulk", action="store_true", help="200-item bulk creates instead")
+    parser.add_argument("--batch", action="store_true", help="batch PATCH against bulk create")
     asyncio.run(main(parser.parse_args()))
