@@ -270,6 +270,6 @@ def _git(*args):
 
 
 def timestamped_dir(base):
-    path = Path(base) / time.strftime("%Y%m%d-%H%M%S")
+    path = Path(base).resolve() / time.strftime("%Y%m%d-%H%M%S")
     path.mkdir(parents=True, exist_ok=True)
     return path
