@@ -13,35 +13,9 @@
 from django.db import migrations
 
 from todos.migrations._timeouts import NO_STATEMENT_TIMEOUT, RESTORE_STATEMENT_TIMEOUT
+from todos.migrations._user_keys import cascade_with_the_user
 
 TABLES = {"todos": "owner_id", "todo_lists": "owner_id", "idempotency_keys": "user_id"}
-
-
-def _on_the_user_fk(table, statement):
-    """`statement` (with %I for the constraint's name) on `table`'s foreign key to the user."""
-    return f"""
-DO $$
-DECLARE fk text;
-BEGIN
-    SELECT conname INTO STRICT fk FROM pg_constraint
-     WHERE conrelid = '{table}'::regclass AND contype = 'f'
-       AND confrelid = 'auth_user'::regclass;
-    EXECUTE format('{statement}', fk, fk);
-END $$;
-"""
-
-
-def _replace(table, how):
-    return _on_the_user_fk(
-        table,
-        f"ALTER TABLE {table} DROP CONSTRAINT %I, ADD CONSTRAINT %I FOREIGN KEY ({TABLES[table]}) "
-        f"REFERENCES auth_user (id) {how} NOT VALID",
-    )
-
-
-def _validate(table):
-    return _on_the_user_fk(table, f"ALTER TABLE {table} VALIDATE CONSTRAINT %I")
-
 
 class Migration(migrations.Migration):
     atomic = False
@@ -52,14 +26,8 @@ class Migration(migrations.Migration):
         NO_STATEMENT_TIMEOUT,
         *(
             operation
-            for table in TABLES
-            for operation in (
-                migrations.RunSQL(
-                    _replace(table, "ON DELETE CASCADE NOT DEFERRABLE"),
-                    _replace(table, "DEFERRABLE INITIALLY DEFERRED"),
-                ),
-                migrations.RunSQL(_validate(table), _validate(table)),
-            )
+            for table, column in TABLES.items()
+            for operation in cascade_with_the_user(table, column, "DEFERRABLE INITIALLY DEFERRED")
         ),
         RESTORE_STATEMENT_TIMEOUT,
     ]

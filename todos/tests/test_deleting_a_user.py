@@ -1,5 +1,6 @@
 """A user deleted while one of their requests writes: Django collects the user's rows, then deletes
-them and the user; a row written in between goes with the user (ON DELETE CASCADE in the
+them and the user; a row written in between (a todo, a list, an idempotency key, their settings)
+goes with the user (ON DELETE CASCADE in the
 database) instead of failing the delete on its foreign key (a 500 in the admin)."""
 
 import psycopg
@@ -9,7 +10,7 @@ from django.db import connection
 from django.db.models.signals import pre_delete
 
 from conftest import make_user
-from todos.models import IdempotencyKey, Todo, TodoList
+from todos.models import IdempotencyKey, Todo, TodoList, UserSettings
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,6 +43,11 @@ def write_between_collect_and_delete():
                 "created_at) VALUES (%s, 'late', 'f', '', '{}', now())",
                 [instance.pk],
             )
+            other.execute(  # a login or the account page saving the user's settings
+                "INSERT INTO user_settings (user_id, time_zone, locale) VALUES (%s, 'UTC', 'en') "
+                "ON CONFLICT (user_id) DO NOTHING",
+                [instance.pk],
+            )
 
     pre_delete.connect(write, sender=User)
     yield
@@ -58,6 +64,7 @@ def test_a_todo_written_while_its_user_is_deleted_goes_with_the_user(
     assert not Todo.objects.exists()
     assert not TodoList.objects.exists()
     assert not IdempotencyKey.objects.exists()
+    assert not UserSettings.objects.exists()
 
 
 def test_the_admin_deletes_a_user_whose_request_is_still_writing(
