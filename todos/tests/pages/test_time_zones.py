@@ -93,6 +93,21 @@ def test_in_utc_the_same_moment_is_the_next_day(alice, alice_client):
     assert "Overdue · was due yesterday" in html
 
 
+@time_machine.travel(LATE_IN_LOS_ANGELES, tick=False)
+def test_due_dates_read_as_short_as_stays_clear(alice, alice_client):
+    UserSettings.objects.create(user=alice, time_zone="America/Los_Angeles")  # Tue, Dec 9
+    for title, due in [
+        ("This week", dt.date(2025, 12, 12)),
+        ("This year", dt.date(2025, 12, 20)),
+        ("Next year", dt.date(2026, 1, 20)),
+        ("Last week", dt.date(2025, 12, 1)),
+    ]:
+        create_todo(owner=alice, title=title, due_date=due)
+    html = " ".join(alice_client.get("/").content.decode().split())
+    for shown in ["Due Fri, Dec 12 <", "Due Dec 20 <", "Due Jan 20, 2026 <", "was due Dec 1 <"]:
+        assert shown in html
+
+
 def test_shown_times_are_in_the_users_zone(alice, alice_client):
     UserSettings.objects.create(user=alice, time_zone="Asia/Kolkata")  # UTC+05:30
     with time_machine.travel(dt.datetime(2027, 3, 1, 20, 0, tzinfo=dt.UTC), tick=False):
