@@ -270,26 +270,29 @@ LIST_ORDERS = {
 
 
 def lists_with_counts(owner, today):
-    """The owner's lists for the sidebar, Inbox first, each with its open and overdue counts."""
+    """The owner's lists for the sidebar, Inbox first, each with its open and overdue counts, and
+    the open todos it holds for Today (due today or overdue) and Upcoming (the next 7 days)."""
     open_ = Q(todos__completed=False)
+    until = today + dt.timedelta(days=UPCOMING_DAYS)
     return list(
         _lists(owner)
-        .annotate(overdue_count=Count("todos", filter=open_ & Q(todos__due_date__lt=today)))
+        .annotate(
+            overdue_count=Count("todos", filter=open_ & Q(todos__due_date__lt=today)),
+            today_count=Count("todos", filter=open_ & Q(todos__due_date__lte=today)),
+            upcoming_count=Count(
+                "todos", filter=open_ & Q(todos__due_date__gte=today, todos__due_date__lt=until)
+            ),
+        )
         .in_order()
     )
 
 
-def view_counts(owner, today):
-    """How many open todos Today (due today or overdue) and Upcoming (the next 7 days) hold."""
-    until = today + dt.timedelta(days=UPCOMING_DAYS)
-    return (
-        Todo.objects.for_owner(owner)
-        .open()
-        .aggregate(
-            today=Count("pk", filter=Q(due_date__lte=today)),
-            upcoming=Count("pk", filter=Q(due_date__gte=today, due_date__lt=until)),
-        )
-    )
+def view_counts(lists):
+    """How many open todos Today and Upcoming hold, from `lists_with_counts`."""
+    return {
+        "today": sum(each.today_count for each in lists),
+        "upcoming": sum(each.upcoming_count for each in lists),
+    }
 
 
 def list_page_todos(todo_list, order="position"):

@@ -19,8 +19,13 @@ def names():
     return sorted(zoneinfo.available_timezones())
 
 
+@functools.cache
+def _known():
+    return frozenset(names())
+
+
 def is_valid(name):
-    return isinstance(name, str) and name in frozenset(names())
+    return isinstance(name, str) and name in _known()
 
 
 def zone_of(user):

@@ -15,7 +15,7 @@ def sidebar(request, current=None):
         "inbox": lists[0],  # Inbox first: where quick add files a todo by default
         # Set by an add: this page puts the cursor back in the add field.
         "focus_add": request.session.pop("focus_add", False),
-        "view_counts": selectors.view_counts(request.user, today),
+        "view_counts": selectors.view_counts(lists),
         "current": current,
         "today": today,
     }

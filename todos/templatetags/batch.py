@@ -12,7 +12,8 @@ register = template.Library()
 def batch_form(context):
     request = context["request"]
     return {
-        "lists": TodoList.objects.for_owner(request.user).in_order(),
+        # The sidebar's, where the page has one: the same lists in the same order.
+        "lists": context.get("lists") or TodoList.objects.for_owner(request.user).in_order(),
         "back_to": context.get("back_to") or request.get_full_path(),
         "csrf_token": context.get("csrf_token"),
     }
