@@ -148,10 +148,9 @@ if DATABASE_REPLICA_URL:
     )
     DATABASES["replica"] = _replica
     DATABASE_ROUTERS = ["todos.replica.ReplicaRouter"]
-    MIDDLEWARE.insert(
-        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
-        "todos.replica.ReplicaReadsMiddleware",
-    )
+    # Innermost: only the view and its template read from the replica, so that a failed replica
+    # read reaches its process_exception and is answered again on the primary.
+    MIDDLEWARE.append("todos.replica.ReplicaReadsMiddleware")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

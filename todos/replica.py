@@ -16,9 +16,10 @@ import threading
 import time
 
 import psycopg
+from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connections
+from django.db import DatabaseError, connections
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +71,8 @@ async def reading_as(user_id):
 class ReplicaReadsMiddleware:
     """Pages and the admin (the API does this in todos.api.operations.perform): a GET or HEAD of
     a signed-in user who is not pinned reads from the replica; any other request of a signed-in
-    user pins them. Installed only with a replica."""
+    user pins them. A replica read that fails (the replica went down since the last probe) is
+    answered again on the primary. Installed only with a replica."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -91,6 +93,22 @@ class ReplicaReadsMiddleware:
             return self.get_response(request)
         finally:
             _replica_reader.reset(token)
+
+    def process_exception(self, request, exception):
+        """The view (or its template) failed on a database error while reading from the
+        replica: mark the replica down and run the view again on the primary. Only a GET or
+        HEAD gets here as a reader, and such a view writes nothing, so running it twice is safe."""
+        if not isinstance(exception, (DatabaseError, psycopg.Error)) or not reading():
+            return None
+        match = request.resolver_match
+        if match is None or iscoroutinefunction(match.func):
+            return None
+        logger.warning("replica read failed, answered on the primary: %r", exception)
+        fall_back()
+        response = match.func(request, *match.args, **match.kwargs)
+        if callable(getattr(response, "render", None)):  # a TemplateResponse (the admin's)
+            response = response.render()
+        return response
 
 
 def _pin_now(user_id):
@@ -211,6 +229,8 @@ class Lag:
                 password=db["PASSWORD"] or None,
                 connect_timeout=2,
                 autocommit=True,
+                # Never prepared: the primary may be behind PgBouncer in transaction mode.
+                prepare_threshold=None,
                 application_name="todos-replica-lag",
             )
         return conn
