@@ -60,7 +60,7 @@ def sql(cluster, statement, *params):
 
 @pytest.fixture(scope="module")
 def clusters(request):
-    """(primary, standby, the URL the app reaches the primary at)."""
+    """(primary, standby, the URL the app reaches the primary at, the PgBouncer or None)."""
     primary, standby, bouncer = Cluster(), None, None
     try:
         primary.start()
@@ -77,7 +77,7 @@ def clusters(request):
             app_url = f"postgres://postgres@127.0.0.1:{bouncer.port}/todos"
         standby = Cluster(primary=primary)
         standby.start()
-        yield primary, standby, app_url
+        yield primary, standby, app_url, bouncer
     finally:
         if bouncer is not None:
             bouncer.stop()
@@ -95,7 +95,7 @@ def static_files():
 
 @pytest.fixture(scope="module")
 def users(clusters, static_files):
-    primary, _, _ = clusters
+    primary, *_ = clusters
     out = manage("shell", "-v", "0", "-c", USERS, database_url=primary.url).stdout.split()
     alice_token, bob_token, sam_session, bob_todo = out[-4:]
     return {"alice": alice_token, "bob": bob_token, "sam": sam_session}, int(bob_todo)
@@ -115,7 +115,7 @@ def clients_of(url, users):
 
 @pytest.fixture(scope="module")
 def service(clusters, users):
-    _, standby, app_url = clusters
+    _, standby, app_url, _ = clusters
     with running_server(app_url, DATABASE_REPLICA_URL=standby.url, **SERVER) as (url, log):
         clients = clients_of(url, users)
         yield url, log, clients, users[1]
@@ -156,7 +156,7 @@ def replay_paused(standby):
 def test_with_replay_paused_a_users_write_is_in_their_next_read_and_a_change_behind_the_apps_back_is_not(
     clusters, service
 ):
-    primary, standby, _ = clusters
+    primary, standby, *_ = clusters
     url, log, clients, bob_todo = service
     wait_until(lambda: replica_state(url)["usable"], timeout=30, what="the replica in use")
     assert bobs_title(clients, bob_todo) == "as first written"
@@ -183,7 +183,7 @@ def test_with_replay_paused_a_users_write_is_in_their_next_read_and_a_change_beh
 
 
 def test_the_admins_change_list_reads_from_the_replica(clusters, service):
-    primary, standby, _ = clusters
+    primary, standby, *_ = clusters
     _, log, clients, _ = service
     created = clients["alice"].post("/api/todo", json={"title": "seen by the admin"})
     assert created.status_code == 201
@@ -238,7 +238,7 @@ def test_metrics_count_the_replicas_pools_beside_the_primarys(service):
 def test_with_the_replica_stopped_reads_still_answer_and_it_is_used_again_once_back(
     clusters, service
 ):
-    primary, standby, _ = clusters
+    primary, standby, *_ = clusters
     url, log, clients, bob_todo = service
     wait_until(lambda: replica_state(url)["usable"], timeout=30, what="the replica in use")
 
@@ -266,7 +266,7 @@ def test_a_page_read_that_fails_on_a_replica_gone_since_the_last_probe_is_answer
 ):
     """A probe long ago found the replica fine; it is gone now. The first read to reach it fails
     and is answered again on the primary (the replica marked down), with no error."""
-    _, standby, app_url = clusters
+    _, standby, app_url, _ = clusters
     no_probe_for_a_while = {**SERVER, "DB_REPLICA_CHECK_SECONDS": "300"}
     with running_server(app_url, DATABASE_REPLICA_URL=standby.url, **no_probe_for_a_while) as (
         url,
@@ -289,3 +289,21 @@ def test_a_page_read_that_fails_on_a_replica_gone_since_the_last_probe_is_answer
                 client.close()
         assert server_errors(log) == []
         assert "replica read failed, answered on the primary" in log.read_text()
+
+
+def test_in_the_pgbouncer_pass_the_primary_is_reached_through_pgbouncer(clusters, service):
+    *_, bouncer = clusters
+    if bouncer is None:
+        pytest.skip("the direct pass: the app connects to the primary itself")
+    _, log, clients, _ = service
+
+    def transactions():
+        return sum(row["total_xact_count"] for row in bouncer.admin("SHOW STATS"))
+
+    before = transactions()
+    assert (
+        clients["alice"].post("/api/todo", json={"title": "through PgBouncer"}).status_code == 201
+    )
+    assert transactions() > before
+    assert {row["database"] for row in bouncer.admin("SHOW CLIENTS")} >= {"todos"}
+    assert server_errors(log) == []
