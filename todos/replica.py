@@ -16,10 +16,12 @@ import threading
 import time
 
 import psycopg
+import redis
 from asgiref.sync import iscoroutinefunction
 from django.conf import settings
-from django.core.cache import cache
 from django.db import DatabaseError, connections
+
+from . import shared_redis
 
 logger = logging.getLogger(__name__)
 
@@ -37,21 +39,25 @@ def pin_seconds():
 
 
 def _pin_key(user_id):
-    return f"replica-pin:{user_id}"
+    return f"{settings.CACHE_KEY_PREFIX}:replica-pin:{user_id}"
+
+
+def _pin_ms():
+    return int(pin_seconds() * 1000)
 
 
 async def pin(user_id):
     """After a write of this user: their reads go to the primary for pin_seconds()."""
     try:
-        await cache.aset(_pin_key(user_id), 1, timeout=pin_seconds())
-    except Exception as exc:  # Redis down: reads of everyone go to the primary (below)
+        await shared_redis.async_client().set(_pin_key(user_id), 1, px=_pin_ms())
+    except redis.RedisError as exc:  # Redis down: reads of everyone go to the primary (below)
         logger.warning("replica pin not set, Redis unavailable: %r", exc)
 
 
 async def _pinned(user_id):
     try:
-        return await cache.aget(_pin_key(user_id)) is not None
-    except Exception:
+        return await shared_redis.async_client().exists(_pin_key(user_id)) > 0
+    except redis.RedisError:
         return True  # unknown: the primary answers
 
 
@@ -113,15 +119,15 @@ class ReplicaReadsMiddleware:
 
 def _pin_now(user_id):
     try:
-        cache.set(_pin_key(user_id), 1, timeout=pin_seconds())
-    except Exception as exc:
+        shared_redis.client().set(_pin_key(user_id), 1, px=_pin_ms())
+    except redis.RedisError as exc:
         logger.warning("replica pin not set, Redis unavailable: %r", exc)
 
 
 def _pinned_now(user_id):
     try:
-        return cache.get(_pin_key(user_id)) is not None
-    except Exception:
+        return shared_redis.client().exists(_pin_key(user_id)) > 0
+    except redis.RedisError:
         return True
 
 
