@@ -64,7 +64,8 @@ async def _pinned(user_id):
 @contextlib.asynccontextmanager
 async def reading_as(user_id):
     """Within: this request's reads may go to the replica (a request that writes nothing)."""
-    if not configured() or await _pinned(user_id):
+    # A replica being skipped needs no Redis round trip: the primary answers anyway.
+    if not configured() or not lag_monitor().usable() or await _pinned(user_id):
         yield
         return
     token = _replica_reader.set(True)
@@ -92,7 +93,7 @@ class ReplicaReadsMiddleware:
                 return self.get_response(request)
             finally:
                 _pin_now(user.pk)
-        if _pinned_now(user.pk):
+        if not lag_monitor().usable() or _pinned_now(user.pk):
             return self.get_response(request)
         token = _replica_reader.set(True)
         try:
