@@ -190,7 +190,8 @@ def throttle_clock(monkeypatch):
 
 # --pgbouncer: the API tests again, with the app's connections through a local PgBouncer in
 # transaction mode (bin/test runs both). A test is an API test when it uses an API client fixture
-# (alice_api, anon_api, ...) or the pgbouncer fixture, and is not marked direct_only.
+# (alice_api, anon_api, ...) or the pgbouncer fixture, or is marked both_passes (it puts a
+# PgBouncer of its own in front of its servers), and is not marked direct_only.
 
 
 def pytest_addoption(parser):
@@ -214,7 +215,11 @@ def pytest_collection_modifyitems(config, items):
 
     def through_pgbouncer(item):
         uses = set(item.fixturenames)
-        api = "pgbouncer" in uses or any(name.endswith("_api") for name in uses)
+        api = (
+            "pgbouncer" in uses
+            or any(name.endswith("_api") for name in uses)
+            or item.get_closest_marker("both_passes") is not None
+        )
         return api and not item.get_closest_marker("direct_only")
 
     def runs_in_this_pass(item):

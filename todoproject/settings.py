@@ -135,6 +135,9 @@ DATABASES = {"default": _database}
 DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
 DB_REPLICA_MAX_LAG_SECONDS = env.float("DB_REPLICA_MAX_LAG_SECONDS", default=10.0)
 DB_REPLICA_CHECK_SECONDS = env.float("DB_REPLICA_CHECK_SECONDS", default=1.0)
+# The connections this node's workers may open on the replica's server (its pools and lag probe);
+# unset: the replica's max_connections less reserved slots. The primary's is DB_CONNECTION_BUDGET.
+DB_REPLICA_CONNECTION_BUDGET = env.int("DB_REPLICA_CONNECTION_BUDGET", default=None)
 if DATABASE_REPLICA_URL:
     _replica = env.db_url_config(DATABASE_REPLICA_URL)
     _replica.update({key: value for key, value in _database.items() if key not in _replica})
@@ -145,10 +148,9 @@ if DATABASE_REPLICA_URL:
     )
     DATABASES["replica"] = _replica
     DATABASE_ROUTERS = ["todos.replica.ReplicaRouter"]
-    MIDDLEWARE.insert(
-        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
-        "todos.replica.ReplicaReadsMiddleware",
-    )
+    # Innermost: only the view and its template read from the replica, so that a failed replica
+    # read reaches its process_exception and is answered again on the primary.
+    MIDDLEWARE.append("todos.replica.ReplicaReadsMiddleware")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

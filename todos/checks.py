@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core import checks
 from django.db import DatabaseError, connections
 
+from . import replica
 from .db import connection_arithmetic, describe_pools, server_connection_limits
 
 ROLE_SETTINGS_SQL = "SELECT current_setting('statement_timeout'), current_setting('TimeZone')"
@@ -9,27 +10,34 @@ ROLE_SETTINGS_SQL = "SELECT current_setting('statement_timeout'), current_settin
 
 @checks.register(checks.Tags.database)
 def check_connection_budget(app_configs=None, databases=None, **kwargs):
-    """Warn when every worker's full pools would not fit in what this node may open."""
-    if not databases or "default" not in databases:
-        return []
-    try:
-        limits = server_connection_limits(connections["default"])
-    except DatabaseError:
-        return []
-    sums = connection_arithmetic(settings.WEB_CONCURRENCY, limits)
-    if sums["workers_x_connections_per_worker"] <= sums["connection_budget"]:
-        return []
-    return [
-        checks.Warning(
-            f"{sums['workers']} workers x {sums['connections_per_worker']} connections per worker "
-            f"({describe_pools(sums['pools'])}) = {sums['workers_x_connections_per_worker']} "
-            f"connections, but the budget is {sums['connection_budget']} "
-            f"({sums['connection_budget_source']}).",
-            hint="Lower WEB_CONCURRENCY or the pool sizes, put PgBouncer in front, "
-            "or raise max_connections; under load the excess fails with 'too many clients'.",
-            id="todos.W001",
-        )
-    ]
+    """Warn when every worker's full pools would not fit in what this node may open: on the
+    primary (`--database default`), and with a replica on the replica's server against its own
+    limits (`--database replica`)."""
+    servers = [alias for alias in ("default", replica.ALIAS) if alias in (databases or ())]
+    warnings = []
+    for alias in servers:
+        if alias == replica.ALIAS and not replica.configured():
+            continue
+        try:
+            limits = server_connection_limits(connections[alias])
+        except DatabaseError:
+            continue
+        sums = connection_arithmetic(settings.WEB_CONCURRENCY, limits, alias)
+        if sums["workers_x_connections_per_worker"] > sums["connection_budget"]:
+            warnings.append(_over_budget(sums, "the replica: " if alias != "default" else ""))
+    return warnings
+
+
+def _over_budget(sums, server):
+    return checks.Warning(
+        f"{server}{sums['workers']} workers x {sums['connections_per_worker']} connections per "
+        f"worker ({describe_pools(sums['pools'])}) = {sums['workers_x_connections_per_worker']} "
+        f"connections, but the budget is {sums['connection_budget']} "
+        f"({sums['connection_budget_source']}).",
+        hint="Lower WEB_CONCURRENCY or the pool sizes, put PgBouncer in front, "
+        "or raise max_connections; under load the excess fails with 'too many clients'.",
+        id="todos.W001",
+    )
 
 
 @checks.register(checks.Tags.database)

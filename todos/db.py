@@ -4,8 +4,10 @@ the pool-status view all count through these functions. And how quickly the pool
 an outage."""
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection, connections
 from psycopg_pool.base import AttemptWithBackoff
+
+from . import replica
 
 LIMITS_SQL = """
     SELECT
@@ -32,48 +34,79 @@ def server_connection_limits(using=connection):
 
 
 def worker_pools():
-    """The max size of every pool one worker process opens, by the setting that sizes it:
-    Django's pool, and the API fast lane's asyncio pool."""
+    """The max size of every pool one worker process opens on a server, by the setting that
+    sizes it: Django's pool, and the API fast lane's asyncio pool. With a replica a worker opens
+    the same two pools again on the replica's server (todoproject/settings.py copies them)."""
     return {
         "DB_POOL_MAX_SIZE": settings.DB_POOL_MAX_SIZE,
         "DB_API_POOL_MAX_SIZE": settings.DB_API_POOL_MAX_SIZE,
     }
 
 
+def probe_connections():
+    """With a replica, each worker's lag probe (todos.replica.Lag) holds one connection to the
+    primary and one to the replica, beside the pools."""
+    return 1 if replica.configured() else 0
+
+
 def connections_per_worker(pools=None):
-    """How many connections one worker process can hold at once: all its pools, full."""
-    return sum((worker_pools() if pools is None else pools).values())
+    """How many connections one worker process can hold at once on one server: all its pools
+    there, full, and the replica's lag probe."""
+    return sum((worker_pools() if pools is None else pools).values()) + probe_connections()
 
 
 def describe_pools(pools=None):
-    """'DB_POOL_MAX_SIZE=50 + DB_API_POOL_MAX_SIZE=10', naming only the pools that exist."""
+    """'DB_POOL_MAX_SIZE=50 + DB_API_POOL_MAX_SIZE=10', naming only the pools that exist (and
+    the lag probe's connection with a replica)."""
     pools = worker_pools() if pools is None else pools
-    return " + ".join(f"{name}={size}" for name, size in pools.items() if size) or "no pools"
+    named = [f"{name}={size}" for name, size in pools.items() if size]
+    if probe_connections():
+        named.append("1 for the replica's lag probe")
+    return " + ".join(named) or "no pools"
 
 
-def connection_budget(limits, *, headroom=0):
-    """(budget, where it comes from): how many connections this node's workers may open in all.
+def connection_budget(limits, *, headroom=0, alias="default"):
+    """(budget, where it comes from): how many connections this node's workers may open in all
+    on that server, the primary ("default") or the replica.
 
     Direct to PostgreSQL it is max_connections less the reserved slots and `headroom` (kept for
     migrations and psql); behind PgBouncer the workers' connections go to PgBouncer, so it is
     PgBouncer's max_client_conn. With several nodes, set each node's share in
-    DB_CONNECTION_BUDGET (docs/scaling.md)."""
+    DB_CONNECTION_BUDGET (DB_REPLICA_CONNECTION_BUDGET for the replica: docs/scaling.md)."""
+    if alias != "default":
+        if settings.DB_REPLICA_CONNECTION_BUDGET is not None:
+            return settings.DB_REPLICA_CONNECTION_BUDGET, "DB_REPLICA_CONNECTION_BUDGET"
+        return _server_budget(limits, headroom, "the replica's")
     if settings.DB_CONNECTION_BUDGET is not None:
         return settings.DB_CONNECTION_BUDGET, "DB_CONNECTION_BUDGET"
     if settings.DB_PGBOUNCER:
         return PGBOUNCER_DEFAULT_MAX_CLIENT_CONN, "PgBouncer's default max_client_conn"
+    return _server_budget(limits, headroom, "PostgreSQL's")
+
+
+def _server_budget(limits, headroom, whose):
     return (
         limits["available_connections"] - headroom,
-        f"PostgreSQL's max_connections {limits['max_connections']} "
+        f"{whose} max_connections {limits['max_connections']} "
         f"less {limits['reserved_connections']} reserved"
         + (f" and {headroom} headroom" if headroom else ""),
     )
 
 
-def connection_arithmetic(workers, limits):
-    """Both sides of the sum, for the check, the serve command and the pool-status view."""
+def replica_connection_limits():
+    """The replica server's limits, or None when it does not answer (a replica that is down
+    is skipped, and must not stop a node from starting)."""
+    try:
+        return server_connection_limits(connections[replica.ALIAS])
+    except DatabaseError:
+        return None
+
+
+def connection_arithmetic(workers, limits, alias="default"):
+    """Both sides of the sum on one server, for the check, the serve command and the
+    pool-status view."""
     per_worker = connections_per_worker()
-    budget, budget_source = connection_budget(limits)
+    budget, budget_source = connection_budget(limits, alias=alias)
     return {
         "workers": workers,
         "pools": worker_pools(),
@@ -81,7 +114,7 @@ def connection_arithmetic(workers, limits):
         "workers_x_connections_per_worker": workers * per_worker,
         "connection_budget": budget,
         "connection_budget_source": budget_source,
-        "pgbouncer": settings.DB_PGBOUNCER,
+        "pgbouncer": settings.DB_PGBOUNCER and alias == "default",
     }
 
 

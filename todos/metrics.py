@@ -25,7 +25,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from . import api_pool
+from . import api_pool, replica
 
 MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 
@@ -80,7 +80,9 @@ WORKERS = Gauge(
 
 WORKERS.set(1)  # at import: a worker counts from its start, before its first request
 
-POOL_LABELS = ["pool"]  # "django": Django's pool; "lane": the API fast lane's
+# "django": Django's pool; "lane": the API fast lane's; with a replica (todos.replica) also
+# "django_replica" and "lane_replica", their twins on the replica's server.
+POOL_LABELS = ["pool"]
 POOL_GAUGES = {
     "size": Gauge("todos_db_pool_size", "Connections open in the pool.", POOL_LABELS, multiprocess_mode="livesum"),
     "max": Gauge("todos_db_pool_max_size", "The pool's bound (max_size).", POOL_LABELS, multiprocess_mode="livesum"),
@@ -96,26 +98,40 @@ POOL_COUNTERS = {
 }  # fmt: skip
 
 
-def lane_pool():
-    """The fast lane's pool in this process, None until the lane has opened it."""
-    return api_pool.current()
+def lane_pool(alias="default"):
+    """The fast lane's pool of that database in this process, None until the lane has opened it."""
+    return api_pool.current(alias)
 
 
-def django_pool():
-    """Django's pool in this process, None until a request has opened it. Read from Django's
-    class-level registry: `connection.pool` would open one (20 connections) just to report."""
-    return DatabaseWrapper._connection_pools.get("default")
+def django_pool(alias="default"):
+    """Django's pool of that database in this process, None until a request has opened it. Read
+    from Django's class-level registry: `connection.pool` would open one (20 connections) just
+    to report."""
+    return DatabaseWrapper._connection_pools.get(alias)
 
 
 def configured_max_sizes():
     """Each pool's bound, also before the pool is opened."""
-    return {
+    lane_max = settings.DB_API_POOL_MAX_SIZE if settings.API_FAST_LANE else 0
+    sizes = {
         "django": settings.DATABASES["default"]["OPTIONS"]["pool"]["max_size"],
-        "lane": settings.DB_API_POOL_MAX_SIZE if settings.API_FAST_LANE else 0,
+        "lane": lane_max,
     }
+    if replica.configured():
+        sizes["django_replica"] = settings.DATABASES[replica.ALIAS]["OPTIONS"]["pool"]["max_size"]
+        sizes["lane_replica"] = lane_max
+    return sizes
 
 
-POOLS = {"django": django_pool, "lane": lane_pool}
+def pools():
+    """Each pool's name and how to find it in this process (None while not opened)."""
+    found = {"django": django_pool, "lane": lane_pool}
+    if replica.configured():
+        found["django_replica"] = lambda: django_pool(replica.ALIAS)
+        found["lane_replica"] = lambda: lane_pool(replica.ALIAS)
+    return found
+
+
 _last_counts = {}  # pool name -> (pool, {counter: last value seen})
 
 
@@ -124,7 +140,7 @@ def refresh_pools():
     its requests in flight."""
     IN_FLIGHT.set(in_flight)
     max_sizes = configured_max_sizes()
-    for name, get_pool in POOLS.items():
+    for name, get_pool in pools().items():
         pool = get_pool()
         stats = pool.get_stats() if pool is not None else {}
         size, available = stats.get("pool_size", 0), stats.get("pool_available", 0)

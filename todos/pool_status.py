@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import connection, connections
 
 from . import api_pool, replica
-from .db import connection_arithmetic, server_connection_limits
+from .db import connection_arithmetic, replica_connection_limits, server_connection_limits
 
 COUNTERS = (
     "requests_num",
@@ -48,7 +48,7 @@ def pool_figures(pool):
 def pool_status():
     """Django's pool (the seed's 20/50) at the top level, the API fast lane's pool under
     `api_pool` (None until this worker's lane has opened it), the server's limits under
-    `server`."""
+    `server`; with a replica, the same of the replica's pools and server under `replica`."""
     pool = connection.pool
     pool.open()  # a no-op once open; the first request of a worker may get here first
     limits = server_connection_limits()
@@ -63,9 +63,15 @@ def pool_status():
         # The replica's pools count against the replica server's limits, not the primary's.
         replica_pool = connections[replica.ALIAS].pool
         replica_lane_pool = api_pool.current(replica.ALIAS)
+        replica_limits = replica_connection_limits()  # None while the replica does not answer
         status["replica"] = {
             **replica.lag_monitor().summary(),
             "pool": pool_figures(replica_pool),
             "api_pool": pool_figures(replica_lane_pool) if replica_lane_pool else None,
+            "server": replica_limits
+            and {
+                **replica_limits,
+                **connection_arithmetic(settings.WEB_CONCURRENCY, replica_limits, replica.ALIAS),
+            },
         }
     return status

@@ -16,9 +16,12 @@ import threading
 import time
 
 import psycopg
+import redis
+from asgiref.sync import iscoroutinefunction
 from django.conf import settings
-from django.core.cache import cache
-from django.db import connections
+from django.db import DatabaseError, connections
+
+from . import shared_redis
 
 logger = logging.getLogger(__name__)
 
@@ -36,28 +39,33 @@ def pin_seconds():
 
 
 def _pin_key(user_id):
-    return f"replica-pin:{user_id}"
+    return f"{settings.CACHE_KEY_PREFIX}:replica-pin:{user_id}"
+
+
+def _pin_ms():
+    return int(pin_seconds() * 1000)
 
 
 async def pin(user_id):
     """After a write of this user: their reads go to the primary for pin_seconds()."""
     try:
-        await cache.aset(_pin_key(user_id), 1, timeout=pin_seconds())
-    except Exception as exc:  # Redis down: reads of everyone go to the primary (below)
+        await shared_redis.async_client().set(_pin_key(user_id), 1, px=_pin_ms())
+    except redis.RedisError as exc:  # Redis down: reads of everyone go to the primary (below)
         logger.warning("replica pin not set, Redis unavailable: %r", exc)
 
 
 async def _pinned(user_id):
     try:
-        return await cache.aget(_pin_key(user_id)) is not None
-    except Exception:
+        return await shared_redis.async_client().exists(_pin_key(user_id)) > 0
+    except redis.RedisError:
         return True  # unknown: the primary answers
 
 
 @contextlib.asynccontextmanager
 async def reading_as(user_id):
     """Within: this request's reads may go to the replica (a request that writes nothing)."""
-    if not configured() or await _pinned(user_id):
+    # A replica being skipped needs no Redis round trip: the primary answers anyway.
+    if not configured() or not lag_monitor().usable() or await _pinned(user_id):
         yield
         return
     token = _replica_reader.set(True)
@@ -70,7 +78,8 @@ async def reading_as(user_id):
 class ReplicaReadsMiddleware:
     """Pages and the admin (the API does this in todos.api.operations.perform): a GET or HEAD of
     a signed-in user who is not pinned reads from the replica; any other request of a signed-in
-    user pins them. Installed only with a replica."""
+    user pins them. A replica read that fails (the replica went down since the last probe) is
+    answered again on the primary. Installed only with a replica."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -84,7 +93,7 @@ class ReplicaReadsMiddleware:
                 return self.get_response(request)
             finally:
                 _pin_now(user.pk)
-        if _pinned_now(user.pk):
+        if not lag_monitor().usable() or _pinned_now(user.pk):
             return self.get_response(request)
         token = _replica_reader.set(True)
         try:
@@ -92,18 +101,34 @@ class ReplicaReadsMiddleware:
         finally:
             _replica_reader.reset(token)
 
+    def process_exception(self, request, exception):
+        """The view (or its template) failed on a database error while reading from the
+        replica: mark the replica down and run the view again on the primary. Only a GET or
+        HEAD gets here as a reader, and such a view writes nothing, so running it twice is safe."""
+        if not isinstance(exception, (DatabaseError, psycopg.Error)) or not reading():
+            return None
+        match = request.resolver_match
+        if match is None or iscoroutinefunction(match.func):
+            return None
+        logger.warning("replica read failed, answered on the primary: %r", exception)
+        fall_back()
+        response = match.func(request, *match.args, **match.kwargs)
+        if callable(getattr(response, "render", None)):  # a TemplateResponse (the admin's)
+            response = response.render()
+        return response
+
 
 def _pin_now(user_id):
     try:
-        cache.set(_pin_key(user_id), 1, timeout=pin_seconds())
-    except Exception as exc:
+        shared_redis.client().set(_pin_key(user_id), 1, px=_pin_ms())
+    except redis.RedisError as exc:
         logger.warning("replica pin not set, Redis unavailable: %r", exc)
 
 
 def _pinned_now(user_id):
     try:
-        return cache.get(_pin_key(user_id)) is not None
-    except Exception:
+        return shared_redis.client().exists(_pin_key(user_id)) > 0
+    except redis.RedisError:
         return True
 
 
@@ -211,6 +236,8 @@ class Lag:
                 password=db["PASSWORD"] or None,
                 connect_timeout=2,
                 autocommit=True,
+                # Never prepared: the primary may be behind PgBouncer in transaction mode.
+                prepare_threshold=None,
                 application_name="todos-replica-lag",
             )
         return conn

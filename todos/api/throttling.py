@@ -11,21 +11,19 @@ The same check is callable outside DRF, sync or async (the lean /api/ path uses 
     wait = await athrottle_writes(user_id)    # the same, on the event loop
 """
 
-import asyncio
 import functools
 import logging
 import math
 import re
-import threading
 import time
 import weakref
 
 import redis
-import redis.asyncio
 from django.conf import settings
-from django.core.signals import setting_changed
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import BaseThrottle
+
+from .. import shared_redis
 
 logger = logging.getLogger(__name__)
 
@@ -59,55 +57,30 @@ def _wait(count, limit, window, now):
     return max(1, math.ceil(window - now % window))
 
 
-# One client per process (thread-safe, with its own connection pool) and one per event loop
-# (asyncio connections belong to the loop that opened them).
-# Exactly one sync client: a discarded duplicate would close its pool while in use.
-_clients = {}
-_clients_lock = threading.Lock()
-_async_clients = weakref.WeakKeyDictionary()
-
-
 # One command (EVALSHA of this script): count, and start the window's expiry on its first count.
 COUNT_IN_WINDOW = """
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return count
 """
+_counters = weakref.WeakKeyDictionary()  # the script registered on each client
+
+
+def _counter(client):
+    counter = _counters.get(client)
+    if counter is None:
+        counter = _counters[client] = client.register_script(COUNT_IN_WINDOW)
+    return counter
 
 
 def _sync_counter():
     """COUNT_IN_WINDOW on this process's sync client."""
-    counter = _clients.get("sync")
-    if counter is None:
-        with _clients_lock:
-            counter = _clients.get("sync")
-            if counter is None:
-                client = redis.Redis.from_url(
-                    settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5
-                )
-                counter = _clients["sync"] = client.register_script(COUNT_IN_WINDOW)
-    return counter
+    return _counter(shared_redis.client())
 
 
 def _async_counter():
     """COUNT_IN_WINDOW on this event loop's client."""
-    loop = asyncio.get_running_loop()
-    counter = _async_clients.get(loop)
-    if counter is None:
-        client = redis.asyncio.Redis.from_url(
-            settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5
-        )
-        counter = _async_clients[loop] = client.register_script(COUNT_IN_WINDOW)
-    return counter
-
-
-def _reset_clients(*, setting, **kwargs):
-    if setting == "REDIS_URL":
-        _clients.clear()
-        _async_clients.clear()
-
-
-setting_changed.connect(_reset_clients)
+    return _counter(shared_redis.async_client())
 
 
 def hit(scope, ident, rate):

@@ -1,11 +1,13 @@
 """Helpers for tests that need requests to really overlap in the database, and to wait for a
 state with a deadline rather than for a while."""
 
+import contextlib
 import threading
 import time
 
 import psycopg
-from django.db import connection
+from django.conf import settings
+from django.db import connection, connections
 
 
 def connect(**options):
@@ -40,3 +42,22 @@ def wait_until(condition, timeout=10, what=None):
             raise AssertionError(f"not within {timeout} s: {what or condition}")
         threading.Event().wait(0.01)
     return value
+
+
+@contextlib.contextmanager
+def replica_alias():
+    """A "replica" database, as DATABASE_REPLICA_URL adds it, on the test database's own server,
+    connected. Enter it after the test's database fixture: Django's test case must not see it
+    (and it lets a test use a database alias it did not declare once that one is connected)."""
+    from todos import replica
+
+    # settings.DATABASES is the very dict the connection handler reads.
+    settings.DATABASES[replica.ALIAS] = {**connection.settings_dict}
+    try:
+        connections[replica.ALIAS].connect()
+        yield connections[replica.ALIAS]
+    finally:
+        connections[replica.ALIAS].close()
+        connections[replica.ALIAS].close_pool()
+        del connections[replica.ALIAS]
+        del settings.DATABASES[replica.ALIAS]

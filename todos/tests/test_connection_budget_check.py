@@ -3,6 +3,7 @@ from django.db import connection
 
 from todos.checks import check_connection_budget, check_pgbouncer_role
 from todos.db import server_connection_limits
+from todos.tests.dbtools import replica_alias
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +71,55 @@ def test_behind_pgbouncer_it_warns_when_the_role_has_no_statement_timeout(settin
 def test_the_role_check_is_off_when_connecting_directly(settings):
     settings.DB_PGBOUNCER = False
     assert check_pgbouncer_role(databases=["default"]) == []
+
+
+@pytest.fixture
+def replica(db):
+    """A replica alias on the test database's own server: its limits are real, and the budgets
+    below tell the two servers apart."""
+    with replica_alias() as replica_connection:
+        yield replica_connection
+
+
+def test_with_a_replica_its_pools_count_against_the_replicas_own_budget(settings, replica):
+    settings.DB_CONNECTION_BUDGET, settings.DB_REPLICA_CONNECTION_BUDGET = 100, 20
+    settings.DB_POOL_MAX_SIZE, settings.DB_API_POOL_MAX_SIZE = 6, 3
+    settings.WEB_CONCURRENCY = 2  # 2 x (6 + 3 + the lag probe's 1) = 20 on each server
+    assert check_connection_budget(databases=["default", "replica"]) == []
+    settings.WEB_CONCURRENCY = 3
+    [warning] = check_connection_budget(databases=["default", "replica"])
+    assert warning.id == "todos.W001"
+    assert warning.msg.startswith(
+        "the replica: 3 workers x 10 connections per worker (DB_POOL_MAX_SIZE=6 + "
+        "DB_API_POOL_MAX_SIZE=3 + 1 for the replica's lag probe) = 30 connections, "
+        "but the budget is 20 (DB_REPLICA_CONNECTION_BUDGET)."
+    )
+
+
+def test_the_primary_and_the_replica_are_each_held_to_their_own_budget(settings, replica):
+    settings.DB_CONNECTION_BUDGET, settings.DB_REPLICA_CONNECTION_BUDGET = 20, 100
+    settings.DB_POOL_MAX_SIZE, settings.DB_API_POOL_MAX_SIZE = 6, 3
+    settings.WEB_CONCURRENCY = 3
+    [warning] = check_connection_budget(databases=["default", "replica"])
+    assert warning.msg.startswith("3 workers x 10 connections per worker")
+    assert "the budget is 20 (DB_CONNECTION_BUDGET)" in warning.msg
+    assert check_connection_budget(databases=["replica"]) == []
+
+
+def test_the_replicas_budget_is_its_servers_max_connections_unless_set(settings, replica):
+    available = server_connection_limits(replica)["available_connections"]
+    settings.DB_CONNECTION_BUDGET, settings.DB_REPLICA_CONNECTION_BUDGET = 10_000, None
+    settings.DB_POOL_MAX_SIZE, settings.DB_API_POOL_MAX_SIZE = 49, 0
+    settings.WEB_CONCURRENCY = available // 50 + 1
+    [warning] = check_connection_budget(databases=["default", "replica"])
+    assert warning.msg.startswith(f"the replica: {settings.WEB_CONCURRENCY} workers x 50 ")
+    assert f"the budget is {available} (the replica's max_connections" in warning.msg
+
+
+def test_without_a_replica_the_replica_is_not_checked(settings):
+    settings.WEB_CONCURRENCY, settings.DB_CONNECTION_BUDGET = 2, 1000
+    assert check_connection_budget(databases=["default", "replica"]) == []
+    settings.DB_POOL_MAX_SIZE, settings.DB_API_POOL_MAX_SIZE = 6, 3
+    settings.DB_CONNECTION_BUDGET = 17
+    [warning] = check_connection_budget(databases=["default"])
+    assert "2 workers x 9 connections per worker" in warning.msg  # no lag probe

@@ -8,7 +8,9 @@ import psycopg
 import pytest
 from django.db import connection
 
-from todos.management.commands.serve import fit_workers_and_pools
+from todos.db import server_connection_limits
+from todos.management.commands.serve import HEADROOM, fit_workers_and_pools, server_budgets
+from todos.tests.dbtools import replica_alias
 
 ROOT = Path(__file__).resolve().parents[2]
 DJANGO_POOL = {"DB_POOL_MAX_SIZE": 50, "DB_API_POOL_MAX_SIZE": 0}
@@ -43,6 +45,43 @@ def test_it_runs_fewer_workers_to_keep_explicit_pool_sizes():
     workers, pools, note = fit(4, BOTH_POOLS, 92, explicit=True)
     assert (workers, pools) == (1, BOTH_POOLS)
     assert "fewer workers (4 -> 1) to keep DB_POOL_MAX_SIZE=40 + DB_API_POOL_MAX_SIZE=20" in note
+
+
+@pytest.fixture
+def replica(db):
+    """A replica alias on the test database's own server (its limits are real)."""
+    with replica_alias() as replica_connection:
+        yield replica_connection
+
+
+def test_with_a_replica_each_server_has_its_budget_and_the_tighter_one_fits_the_workers(
+    settings, replica
+):
+    settings.DB_CONNECTION_BUDGET, settings.DB_REPLICA_CONNECTION_BUDGET = 100, 30
+    assert server_budgets() == [
+        ("the primary", 100, "DB_CONNECTION_BUDGET"),
+        ("the replica", 30, "DB_REPLICA_CONNECTION_BUDGET"),
+    ]
+    # Every worker holds its pools and the lag probe's connection on each server.
+    workers, pools, note = fit(2, BOTH_POOLS, min(budget for _, budget, _ in server_budgets()))
+    assert (workers, pools) == (2, {"DB_POOL_MAX_SIZE": 9, "DB_API_POOL_MAX_SIZE": 4})
+    assert "connections per worker lowered (61 -> 14)" in note  # 2 x 14 <= 30
+
+
+def test_the_replicas_budget_is_its_own_servers_max_connections_less_headroom(settings, replica):
+    settings.DB_REPLICA_CONNECTION_BUDGET = None
+    [_, (server, budget, source)] = server_budgets()
+    limits = server_connection_limits(replica)
+    assert (server, budget) == ("the replica", limits["available_connections"] - HEADROOM)
+    assert source == (
+        f"the replica's max_connections {limits['max_connections']} less "
+        f"{limits['reserved_connections']} reserved and {HEADROOM} headroom"
+    )
+
+
+def test_without_a_replica_only_the_primary_counts(settings, db):
+    settings.DB_CONNECTION_BUDGET = 100
+    assert server_budgets() == [("the primary", 100, "DB_CONNECTION_BUDGET")]
 
 
 def serve(**env):

@@ -18,13 +18,16 @@ from django.conf import settings
 from django.contrib.staticfiles.finders import get_finders
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import connection, connections
 from django.db.migrations.executor import MigrationExecutor
 
+from todos import replica
 from todos.db import (
     connection_budget,
     connections_per_worker,
     describe_pools,
+    probe_connections,
+    replica_connection_limits,
     server_connection_limits,
     worker_pools,
 )
@@ -51,10 +54,13 @@ def fit_workers_and_pools(*, workers, pools, budget, pools_are_explicit):
             pools,
             f"fewer workers ({workers} -> {fitted}) to keep {describe_pools(pools)}",
         )
-    # Shrink every pool by the same factor, keeping at least one connection in each.
-    share = max(1, budget // workers)
+    # Shrink every pool by the same factor, keeping at least one connection in each (the lag
+    # probe's connection stays as it is).
+    fixed = probe_connections()
+    share = max(1, budget // workers - fixed)
     fitted = {
-        name: max(1, size * share // per_worker) if size else 0 for name, size in pools.items()
+        name: max(1, size * share // (per_worker - fixed)) if size else 0
+        for name, size in pools.items()
     }
     return (
         workers,
@@ -80,10 +86,11 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
         collect_static_files_if_changed()
 
-        limits = server_connection_limits()
-        connection.close()
-        connection.close_pool()
-        budget, source = connection_budget(limits, headroom=HEADROOM)
+        budgets = server_budgets()
+        for alias in connections:
+            connections[alias].close()
+            connections[alias].close_pool()
+        budget = min(budget for _, budget, _ in budgets)
         workers, pools, note = fit_workers_and_pools(
             workers=int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1),
             pools=worker_pools(),
@@ -100,13 +107,34 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Serving http://{host}:{port}/ with {server}: {workers} workers x "
             f"{per_worker} connections ({describe_pools(pools)}) = up to {workers * per_worker} "
-            f"of {budget} ({source})"
+            + ", ".join(
+                f"of {budget} on {name} ({source})"
+                if len(budgets) > 1
+                else f"of {budget} ({source})"
+                for name, budget, source in budgets
+            )
             + (f"; {note}" if note else "")
             + ("; through PgBouncer (transaction mode)" if settings.DB_PGBOUNCER else "")
         )
         sys.stdout.flush()
         command = server_command(server, host, port, workers)
         sys.exit(run_with_metrics_directory([sys.executable, "-m", *command]))
+
+
+def server_budgets():
+    """[(server, budget, where it comes from)]: the primary's, and with a replica the replica
+    server's, each against its own limits; every worker opens its pools on both."""
+    limits = server_connection_limits()
+    budgets = [("the primary", *connection_budget(limits, headroom=HEADROOM))]
+    if replica.configured():
+        replica_limits, assumed = replica_connection_limits(), ""
+        if replica_limits is None:
+            # A hot standby refuses to start with a lower max_connections than its primary's.
+            replica_limits = limits
+            assumed = ", assumed: the replica does not answer and has at least the primary's"
+        budget, source = connection_budget(replica_limits, headroom=HEADROOM, alias=replica.ALIAS)
+        budgets.append(("the replica", budget, source + assumed))
+    return budgets
 
 
 def run_with_metrics_directory(command):
