@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BooleanField, Expression, F, Func, Max, Q, Value
+from django.db.models import BooleanField, Exists, Expression, F, Func, Max, OuterRef, Q, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 from rest_framework import exceptions
@@ -117,9 +117,11 @@ def changes_since(user, token=None):
     `more`, call again with the page's token. BadSyncToken (400) for a token this server did not
     make; SyncTokenGone (410) for one older than the oldest tombstone kept."""
     at = _Pass.parse(token)
+    own_transaction = not connection.in_atomic_block
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            if own_transaction:  # one snapshot for the page (in a caller's, later ones see more)
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             cursor.execute(
                 "SELECT pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text "
                 "FROM pg_current_snapshot() AS s"
@@ -202,9 +204,11 @@ def _todos(user, at, after, limit):
 
 
 def _tombstones(user, at, after, limit):
+    # A todo that the pages' undo wrote back (its id again) is not deleted.
     tombstones = (
         SyncTombstone.objects.filter(user_id=user.pk, xid__lt=at.xmax)
         .filter(RowAfter(F("xid"), F("id"), _xid(after[0]), Value(after[1])))
+        .exclude(Exists(Todo.objects.filter(pk=OuterRef("object_id"))), kind=SyncTombstone.TODO)
         .order_by("xid", "id")
         .only("id", "kind", "object_id", "xid")
     )
