@@ -3,16 +3,18 @@ objects; bad tokens are 400; tokens from before a purge are 410, but a full sync
 finishes. The concurrency promise: test_sync_promise.py."""
 
 import datetime as dt
+import threading
+import time
 
 import pytest
 import time_machine
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from todos import selectors, services
+from todos import selectors, services, sync
 from todos.models import SyncTombstone, Todo
 from todos.tests.sync_tools import Copy, api_fetch, server_state
 
@@ -73,17 +75,42 @@ def test_a_full_sync_has_every_list_and_todo_and_no_deletes(alice, alice_api):
 
 def test_what_did_not_change_since_the_token_is_not_sent_again(alice, alice_api, copy):
     old = services.create_todo(owner=alice, title="old")
-    # Wait for a token past old's transaction (other sessions of this server hold tokens back:
-    # a change is sent again while a transaction that began before it is still running).
-    deadline = timezone.now() + dt.timedelta(seconds=30)
-    while old.pk in by_id(copy.sync().pages[-1]["todos"]):
-        assert timezone.now() < deadline, "no token past a committed write within 30 s"
+    copy.sync()
     new = services.create_todo(owner=alice, title="new")
 
     page = next_page(copy)
 
-    assert new.pk in by_id(page["todos"])
+    assert by_id(page["todos"]) == {new.pk: get(alice_api, f"/api/todo/{new.pk}")}
     assert old.pk not in by_id(page["todos"])
+
+
+def test_a_transaction_still_open_when_a_token_is_made_is_in_the_sync_after_its_commit(
+    alice, alice_api, copy
+):
+    todo = services.create_todo(owner=alice, title="before")
+    copy.sync()
+    writing, synced = threading.Event(), threading.Event()
+
+    def write_slowly():
+        try:
+            with transaction.atomic():
+                services.update_todo(owner=alice, pk=todo.pk, title="after")
+                writing.set()
+                assert synced.wait(timeout=60)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=write_slowly)
+    writer.start()
+    assert writing.wait(timeout=60)
+    services.create_todo(owner=alice, title="later, committed first")
+    during = next_page(copy)
+    copy.sync()
+    synced.set()
+    writer.join()
+
+    assert [t["title"] for t in during["todos"]] == ["later, committed first"]
+    assert [t["title"] for t in next_page(copy)["todos"]] == ["after"]
 
 
 def test_a_created_todo_and_its_list_s_open_count_are_in_the_next_sync(alice_api, copy):
@@ -264,7 +291,20 @@ def test_2500_changes_come_in_pages_of_1000(alice, alice_api):
 
 @pytest.mark.parametrize(
     "token",
-    ["x", "-1", "1.5", "1e3", "12345678901234567890", "9.3.20.1.9.0", "3.5.4.1.3.0", "1.1.1.3.1.0"],
+    [
+        "x",
+        "-1",
+        "5",
+        "1e3",
+        "12345678901234567890.1",
+        "1.5.9",
+        "1.5.3.2",
+        "1.5.2.2",
+        "~1.5~3.0.0",
+        "~1.5~2.0.0",
+        "9.9~1.5~1.0.0",
+        "1.5~1.5",
+    ],
 )
 def test_a_token_this_server_did_not_make_is_400(alice_api, token):
     response = alice_api.get("/api/sync", {"token": token})
@@ -279,6 +319,15 @@ def test_an_empty_token_or_two_are_400(alice_api, copy):
     assert (response.status_code, list(response.json())) == (400, ["token"])
 
 
+def wait_until_tokens_pass_the_tombstones():
+    """Until a snapshot taken now has every tombstone's transaction below its xmin (another
+    session's transaction, open since before a delete, holds it back)."""
+    newest = SyncTombstone.objects.order_by("-xid").values_list("xid", flat=True).first()
+    deadline = time.monotonic() + 120
+    while int(sync.current_token().split(".")[0]) <= newest:
+        assert time.monotonic() < deadline, "a transaction of another session stayed open"
+
+
 def purge_a_month_later():
     with time_machine.travel(timezone.now() + dt.timedelta(days=31), tick=False):
         call_command("purge_sync_tombstones", stdout=open("/dev/null", "w"))  # noqa: SIM115
@@ -291,6 +340,7 @@ def test_a_token_from_before_a_purged_delete_is_410_and_a_full_sync_starts_again
     copy.sync()
     before = copy.token
     services.delete_todo(owner=alice, pk=todo.pk)
+    wait_until_tokens_pass_the_tombstones()
     fresh = Copy(api_fetch(alice_api)).sync()
 
     purge_a_month_later()
@@ -317,6 +367,7 @@ def test_the_purge_keeps_the_tombstones_of_the_last_30_days(alice, alice_api, co
 def test_a_full_sync_under_way_finishes_across_a_purge(alice, alice_api):
     Todo.objects.bulk_create(Todo(owner=alice, title=f"t{n}") for n in range(1500))
     services.delete_todos(todos=Todo.objects.filter(owner=alice, title__in=["t1", "t2"]))
+    wait_until_tokens_pass_the_tombstones()
     first = alice_api.get("/api/sync").json()
     assert first["more"]
 
