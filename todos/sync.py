@@ -115,7 +115,7 @@ class Snapshot:
             raise BadSyncToken()
         xmin, width, *offsets = numbers
         if (
-            xmin + width > _MAX
+            not 1 <= xmin <= xmin + width <= _MAX
             or offsets != sorted(set(offsets))
             or any(o >= width for o in offsets)
         ):
@@ -197,7 +197,7 @@ def changes_since(user, token=None):
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         now = _snapshot()
         if at.base and at.base.xmax > now.xmax:
-            raise SyncTokenGone()  # from another database (a restore, say): start again
+            raise BadSyncToken()  # from a snapshot this server has not taken yet
         if at.base and _purged_since(at.base):
             raise SyncTokenGone()
         if at.first is None:  # the pass starts here

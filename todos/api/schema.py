@@ -368,14 +368,17 @@ sync = dict(
     parameters=[
         OpenApiParameter(
             "token",
-            {"type": "string", "minLength": 1},
-            description="The `token` of your last sync's last page (or of any page with `more`).",
+            {"type": "string", "pattern": "^[0-9.~]+$"},
+            description="Opaque: the `token` of your last sync's last page (or of the page "
+            "before, when it said `more`).",
         ),
         *RETRY_HEADERS,
     ],
     responses={
         200: SyncPage,
-        400: _bad_request(FIELD_ERRORS, "Not a sync token of this server, or given twice."),
+        400: _bad_request(
+            FIELD_ERRORS, "Not a sync token of this server, or given twice: sync without one."
+        ),
         410: _error(
             "The token is older than the oldest delete the server remembers "
             "(SYNC_TOMBSTONE_DAYS): sync without a token."

@@ -314,6 +314,9 @@ def test_2500_changes_come_in_pages_of_1000(alice, alice_api):
         "~1.5~2.0.0",
         "9.9~1.5~1.0.0",
         "1.5~1.5",
+        "0.0",
+        "9223372036854775807.1",
+        "1.999999999999",
     ],
 )
 def test_a_token_this_server_did_not_make_is_400(alice_api, token):
