@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 import time
 
+import psycopg
 import pytest
 import time_machine
 from django.contrib.auth.models import Permission
@@ -420,3 +421,43 @@ def test_another_user_s_changes_are_not_in_your_sync(alice_api, bob, copy):
 
 def test_it_needs_credentials(anon_api):
     assert anon_api.get("/api/sync").status_code == 401
+
+
+def listening():
+    """A connection of its own (straight to PostgreSQL: LISTEN needs a session) on todo_sync."""
+    db = connection.settings_dict
+    listener = psycopg.connect(
+        host=db["HOST"],
+        port=db["PORT"],
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        dbname=db["NAME"],
+        autocommit=True,
+    )
+    listener.execute("LISTEN todo_sync")
+    return listener
+
+
+def test_every_write_notifies_todo_sync_with_its_owner_s_id_once_a_transaction(alice, bob):
+    with listening() as listener:
+        todo = services.create_todo(owner=alice, title="one")
+        with transaction.atomic():
+            services.update_todo(owner=alice, pk=todo.pk, title="two")
+            services.create_todo(owner=bob, title="bob's")
+        services.delete_todo(owner=alice, pk=todo.pk)
+
+        heard = [n.payload for n in listener.notifies(timeout=10, stop_after=4)]
+
+    assert heard == [str(alice.pk), str(alice.pk), str(bob.pk), str(alice.pk)]
+
+
+def test_the_database_setting_todos_sync_notify_off_silences_them(alice, bob):
+    with listening() as listener:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL todos.sync_notify = off")
+            services.create_todo(owner=bob, title="quiet")
+        services.create_todo(owner=alice, title="heard")  # after bob's, in commit order
+
+        heard = [n.payload for n in listener.notifies(timeout=10, stop_after=1)]
+
+    assert heard == [str(alice.pk)]
