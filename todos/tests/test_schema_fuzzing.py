@@ -90,6 +90,7 @@ def test_no_generated_request_gets_a_5xx_or_an_undocumented_answer(case, fuzzer,
 # cannot state (each has its own tests).
 STATE_DEPENDENT = {
     ("cursor", "Invalid cursor."),
+    ("token", "Not a sync token of this server."),
     ("list", "No list with this id."),
     ("parent", "No todo with this id."),
     ("parent", "A subtask cannot have subtasks."),
@@ -114,8 +115,8 @@ ITEM_NUMBER = re.compile(r"\(item \d+\)")
 def designed_rejection(case, response):
     """Answers that depend on state rather than on the request's shape: an If-Match that is
     not the todo's ETag (412, decided before the body is read, as RFC 9110 asks); a well-formed
-    cursor that no `next`/`previous` link gave out (400: the schema cannot say which opaque
-    strings the server issued); a list, parent or sibling that is not yours or does not fit; a
+    cursor that no `next`/`previous` link gave out, or a sync token that no sync did (400: the
+    schema cannot say which opaque strings the server issued); a list, parent or sibling that is not yours or does not fit; a
     list name you use; order=position without its filters."""
     body = response.json() if response.content else {}
     if "If-Match" in (case.headers or {}) and response.status_code == 412:
