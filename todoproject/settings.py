@@ -210,6 +210,8 @@ EVENTS_LISTEN_URL = env("EVENTS_LISTEN_URL", default="")
 THROTTLE_WRITES = env("THROTTLE_WRITES", default="6000/min")
 THROTTLE_FAILED_LOGINS = env("THROTTLE_FAILED_LOGINS", default="10/15min")
 IDEMPOTENCY_KEY_TTL = env.int("IDEMPOTENCY_KEY_TTL", default=24 * 3600)
+# Days the sync feed keeps its tombstones of deletes (todos.sync, docs/sync.md).
+SYNC_TOMBSTONE_DAYS = env.int("SYNC_TOMBSTONE_DAYS", default=30)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -338,3 +338,56 @@ class UserSettings(models.Model):
 
     def __str__(self):
         return f"{self.user_id}: {self.time_zone}"
+
+
+class TransactionIdField(models.Field):
+    """A PostgreSQL xid8: a transaction id, 64 bits, never wrapping around; an int in Python."""
+
+    def db_type(self, connection):
+        return "xid8"
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else int(value)
+
+    def get_prep_value(self, value):
+        return None if value is None else str(value)
+
+
+class SyncTombstone(models.Model):
+    """A deleted todo or list, for the change feed (todos.sync). Written by the database's own
+    triggers (migration 0012) on every delete, cascades included; purged after
+    SYNC_TOMBSTONE_DAYS by `manage.py purge_sync_tombstones`."""
+
+    TODO, LIST = 1, 2
+
+    user_id = models.BigIntegerField()  # no key: a deleted user's tombstones wait for the purge
+    kind = models.PositiveSmallIntegerField(choices=[(TODO, "todo"), (LIST, "list")])
+    object_id = models.BigIntegerField()
+    list_id = models.BigIntegerField(null=True)  # a todo's list, whose open count changed
+    xid = TransactionIdField()
+    deleted_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "sync_tombstones"
+        indexes = [
+            models.Index(fields=["deleted_at"], name="idx_sync_tombstones_deleted"),
+            models.Index(fields=["user_id", "xid", "id"], name="idx_sync_tombstones_feed"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.object_id}"
+
+
+class SyncPurge(models.Model):
+    """One run of the tombstone purge that deleted something: a sync token from before
+    `max_xid` may have missed a delete (410 Gone)."""
+
+    max_xid = TransactionIdField()
+    purged_at = models.DateTimeField(default=timezone.now)
+    deleted = models.BigIntegerField()
+
+    class Meta:
+        db_table = "sync_purges"
+
+    def __str__(self):
+        return f"{self.purged_at}: {self.deleted} below {self.max_xid}"

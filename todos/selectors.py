@@ -195,19 +195,20 @@ async def auser_for_token(key):
 
 async def aget_todo_list(*, owner, pk):
     """The owner's list with this id and its open count, or None."""
-    return await executor.on_django_connection(_lists(owner).filter(pk=pk).afirst())
+    return await executor.on_django_connection(lists_with_open_counts(owner).filter(pk=pk).afirst())
 
 
 async def alist_todo_lists(*, owner):
     """The owner's lists, Inbox first, then by name, each with its open count."""
-    return await executor.on_django_connection(_all(_lists(owner).in_order()))
+    return await executor.on_django_connection(_all(lists_with_open_counts(owner).in_order()))
 
 
 async def _all(queryset):
     return [item async for item in queryset]
 
 
-def _lists(owner):
+def lists_with_open_counts(owner):
+    """The owner's lists, each with its open count (what the API shows of a list)."""
     return TodoList.objects.for_owner(owner).annotate(
         open_count=Count("todos", filter=Q(todos__completed=False))
     )
@@ -273,7 +274,7 @@ def lists_with_counts(owner, today):
     """The owner's lists for the sidebar, Inbox first, each with its open and overdue counts."""
     open_ = Q(todos__completed=False)
     return list(
-        _lists(owner)
+        lists_with_open_counts(owner)
         .annotate(overdue_count=Count("todos", filter=open_ & Q(todos__due_date__lt=today)))
         .in_order()
     )
