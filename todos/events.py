@@ -39,6 +39,8 @@ LISTENER_BACKOFF_SECONDS = (0.5, 1.0, 2.0, 5.0)
 REDIS_TIMEOUT_SECONDS = 0.5
 
 CONNECTED = b": connected\n\n"
+# Objects whose last sent state a stream remembers, to leave out the feed's repeats (`encode`).
+SENT_REMEMBERED = 1000
 KEEPALIVE = b": keepalive\n\n"
 
 # KEYS[1]: the user's sorted set of slots (member: stream id, score: when it lapses, by Redis's
@@ -118,6 +120,7 @@ class Stream:
         self.changed = asyncio.Event()
         self.woken_at = 0  # the hub's notification count when it was last woken
         self.ended = None  # why it must end: (comment, retry ms)
+        self.sent = {}  # what `encode` has sent
 
     def wake(self):
         self.woken_at = self.hub.notifications
@@ -336,9 +339,9 @@ def _changes_since_sync(user, token):
 _changes_since = sync_to_async(_changes_since_sync, thread_sensitive=False)
 
 
-def _current_token_sync(user):
+def _current_token_sync():
     try:
-        return sync.current_token(user)
+        return sync.current_token()
     finally:
         close_old_connections()
 
@@ -346,24 +349,37 @@ def _current_token_sync(user):
 current_token = sync_to_async(_current_token_sync, thread_sensitive=False)
 
 
-def encode(changes):
+def encode(changes, sent):
     """The events of one page of the feed, as one piece: lists first (a todo may be in a new
     one), then todos, then deletions. Only the last event carries the page's token as its id:
-    a client that reconnects with it resumes after the whole page."""
-    events = [("list", item) for item in changes["lists"]]
-    events += [("todo", item) for item in changes["todos"]]
-    events += [("todo_deleted", {"id": pk}) for pk in changes["deleted_todos"]]
-    events += [("list_deleted", {"id": pk}) for pk in changes["deleted_lists"]]
-    if not events:
-        # Nothing of the user's changed (a notification of a write undone by a later one...):
-        # the token still moves on, as a comment cannot carry an id.
+    a client that reconnects with it resumes after the whole page.
+
+    The feed may give an object again in the same state (a token is a snapshot's xmin, and a
+    row written by a transaction at or above it that was already visible comes again; a list
+    comes with each change of its todos, for its open count): `sent` (object -> its data as
+    last sent on this stream) leaves those out."""
+    events = [("list", item["id"], item) for item in changes["lists"]]
+    events += [("todo", item["id"], item) for item in changes["todos"]]
+    events += [("todo_deleted", pk, {"id": pk}) for pk in changes["deleted_todos"]]
+    events += [("list_deleted", pk, {"id": pk}) for pk in changes["deleted_lists"]]
+    fresh = []
+    for kind, pk, data in events:
+        text = json.dumps(data, cls=DjangoJSONEncoder, separators=(",", ":"))
+        key = (kind.removesuffix("_deleted"), pk)
+        if sent.get(key) != (kind, text):
+            fresh.append((kind, text))
+            sent[key] = (kind, text)
+    if len(sent) > SENT_REMEMBERED:
+        sent.clear()
+    if not fresh:
+        # Nothing new for this client: the token still moves on (a comment carries no id).
         return b""
     lines = []
-    for number, (kind, data) in enumerate(events, 1):
+    for number, (kind, text) in enumerate(fresh, 1):
         lines.append(f"event: {kind}")
-        if number == len(events):
+        if number == len(fresh):
             lines.append(f"id: {changes['token']}")
-        lines.append("data: " + json.dumps(data, cls=DjangoJSONEncoder, separators=(",", ":")))
+        lines.append(f"data: {text}")
         lines.append("")
     return ("\n".join(lines) + "\n").encode()
 
@@ -381,7 +397,9 @@ async def stream_events(stream, first=None):
     try:
         yield CONNECTED
         if first is not None:
-            yield encode(first)
+            body = encode(first, stream.sent)
+            if body:
+                yield body
             stream.token = first["token"]
             if first["more"]:
                 stream.wake()
@@ -403,7 +421,7 @@ async def stream_events(stream, first=None):
                 logger.warning("events: the feed failed: %r", exc)
                 yield retry("the database is unavailable", settings.EVENTS_RETRY_MS)
                 return
-            body = encode(changes)
+            body = encode(changes, stream.sent)
             if body:
                 yield body
             stream.token = changes["token"]

@@ -11,7 +11,6 @@ ThreadSensitiveContext), which lives as long as the response: one thread per ope
 import asyncio
 import contextlib
 import io
-import json
 from importlib import import_module
 
 from asgiref.sync import sync_to_async
@@ -22,6 +21,7 @@ from django.db import close_old_connections
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.settings import api_settings
 
 from .. import api_pool, events, executor
@@ -36,6 +36,7 @@ STREAM_HEADERS = {
 }
 
 _authentication = CachedTokenAuthentication()
+_render = JSONRenderer().render
 
 
 class TooManyStreams(exceptions.APIException):
@@ -84,10 +85,13 @@ async def _resume(request, stream):
     is the sync feed's 400 or 410."""
     token = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
     if not token:
-        stream.token = await events.current_token(stream.user)
+        stream.token = await events.current_token()
         return None
     stream.token = token
-    return await events.hub().changes(stream)
+    try:
+        return await events.hub().changes(stream)
+    except exceptions.ValidationError as exc:  # the feed's {"token": [...]}: it came as this
+        raise exceptions.ValidationError({"Last-Event-ID": exc.detail["token"]}) from None
 
 
 def _error(request, exc):
@@ -98,7 +102,7 @@ def _error(request, exc):
     if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS:
         headers["Retry-After"] = str(max(1, settings.EVENTS_RETRY_MS // 1000))
     headers["Content-Type"] = "application/json"
-    return response.status_code, headers, json.dumps(response.data).encode()
+    return response.status_code, headers, _render(response.data)
 
 
 @csrf_exempt  # GET only; anything else is the JSON 405 below, not the CSRF page
