@@ -316,6 +316,18 @@ class Hub:
         self.end_all("the server is restarting", health.DRAIN_RETRY_MS)
 
 
+async def close():
+    """Stop this event loop's hub: its listener, its tasks (a test server's shutdown)."""
+    found = _hubs.pop(asyncio.get_running_loop(), None)
+    if found is None:
+        return
+    tasks = [found._listener, found._renewer, found._drain_watch]
+    for task in tasks:
+        if task is not None:
+            task.cancel()
+    await asyncio.gather(*[t for t in tasks if t is not None], return_exceptions=True)
+
+
 _hubs = {}  # event loop -> Hub (one loop per worker; tests run servers on loops of their own)
 
 
