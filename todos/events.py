@@ -13,8 +13,10 @@ from where the client was.
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
+import random
 from collections import defaultdict
 from urllib.parse import urlsplit
 
@@ -236,11 +238,11 @@ class Hub:
 
     def _start(self):
         if self._listener is None or self._listener.done():
-            self._listener = asyncio.ensure_future(self._listen())
+            self._listener = _background(self._listen())
         if self._renewer is None or self._renewer.done():
-            self._renewer = asyncio.ensure_future(self._renew())
+            self._renewer = _background(self._renew())
         if self._drain_watch is None or self._drain_watch.done():
-            self._drain_watch = asyncio.ensure_future(self._end_on_drain())
+            self._drain_watch = _background(self._end_on_drain())
 
     async def _ready(self):
         if self.listening.is_set():
@@ -314,6 +316,12 @@ class Hub:
     async def _end_on_drain(self):
         await health.draining.wait()
         self.end_all("the server is restarting", health.DRAIN_RETRY_MS)
+
+
+def _background(coroutine):
+    """A task of the worker's, not of the request that happened to start it (its request id
+    would be on the task's log lines)."""
+    return asyncio.get_running_loop().create_task(coroutine, context=contextvars.Context())
 
 
 async def close():
@@ -397,7 +405,9 @@ def encode(changes, sent):
 
 
 def retry(reason, retry_ms):
-    return f": {reason}\nretry: {retry_ms}\n\n".encode()
+    """The end of a stream: a comment saying why, and when to come back: between `retry_ms`
+    and twice that, so that the clients of a node that went away do not all come back at once."""
+    return f": {reason}\nretry: {retry_ms + random.randrange(retry_ms + 1)}\n\n".encode()
 
 
 async def stream_events(stream, first=None):

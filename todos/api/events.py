@@ -11,13 +11,15 @@ ThreadSensitiveContext), which lives as long as the response: one thread per ope
 import asyncio
 import contextlib
 import io
+import logging
 from importlib import import_module
 
+import psycopg
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import aget_user
 from django.core.handlers.asgi import ASGIRequest
-from django.db import close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
@@ -28,7 +30,10 @@ from .. import api_pool, events, executor
 from . import fastlane
 from .auth import CachedTokenAuthentication
 
+logger = logging.getLogger(__name__)
+
 PATH = "/api/events"
+DATABASE_ERRORS = (OperationalError, InterfaceError, psycopg.OperationalError)
 STREAM_HEADERS = {
     "Content-Type": "text/event-stream; charset=utf-8",
     "Cache-Control": "no-cache",
@@ -46,24 +51,33 @@ class TooManyStreams(exceptions.APIException):
 
 async def answer(request, session_user):
     """(status, headers, body): a stream's body is an async iterator of bytes, an error's is
-    bytes of JSON in the API's error format. `session_user()` gives the session's user."""
+    bytes of JSON in the API's error format. `session_user()` gives the session's user.
+
+    What keeps a stream from opening for a while (Redis, the listener, the database, a drain)
+    is a 200 that says `retry:` and ends: an EventSource gives up for good on any other status,
+    and comes back after the retry time on this one."""
     try:
         user = await _user(request, session_user)
+        hub = events.hub()
         try:
-            stream = await events.hub().open(user, None)
+            stream = await hub.open(user, None)
         except events.TooManyStreams:
             limit = settings.EVENTS_MAX_STREAMS_PER_USER
             raise TooManyStreams(
                 f"Too many event streams open: the limit is {limit} a user."
             ) from None
-        except events.Unavailable as exc:
-            return 200, dict(STREAM_HEADERS), events.retry(exc, settings.EVENTS_RETRY_MS)
         try:
             first = await _resume(request, stream)
         except BaseException:
-            events.hub().close(stream)
+            hub.close(stream)
             raise
         return 200, dict(STREAM_HEADERS), events.stream_events(stream, first)
+    except events.Unavailable as exc:
+        return 200, dict(STREAM_HEADERS), events.retry(exc, settings.EVENTS_RETRY_MS)
+    except DATABASE_ERRORS as exc:
+        logger.warning("events: no stream, the database is unavailable: %r", exc)
+        reason = "the database is unavailable"
+        return 200, dict(STREAM_HEADERS), events.retry(reason, settings.EVENTS_RETRY_MS)
     except exceptions.APIException as exc:
         return _error(request, exc)
 
