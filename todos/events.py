@@ -38,7 +38,8 @@ READY_TIMEOUT_SECONDS = 2.0
 # Between two checks that the LISTEN connection still answers (a dead peer sends no RST).
 LISTENER_CHECK_SECONDS = 15.0
 LISTENER_BACKOFF_SECONDS = (0.5, 1.0, 2.0, 5.0)
-REDIS_TIMEOUT_SECONDS = 0.5
+# Generous: a worker's event loop busy opening thousands of streams answers late itself.
+REDIS_TIMEOUT_SECONDS = 2.0
 
 CONNECTED = b": connected\n\n"
 # Objects whose last sent state a stream remembers, to leave out the feed's repeats (`encode`).
@@ -186,6 +187,7 @@ class Hub:
             )
         except (aioredis.RedisError, OSError) as exc:
             logger.warning("events: Redis unavailable: %r", exc)
+            self._release_later(slots_key(user.pk), stream.id)  # in case the script ran
             raise Unavailable("Redis is down") from None
         if not acquired:
             raise TooManyStreams()
@@ -203,7 +205,10 @@ class Hub:
         if not streams:
             del self.streams[stream.user.pk]
         metrics.EVENT_STREAMS.dec()
-        release = asyncio.ensure_future(self._release(slots_key(stream.user.pk), stream.id))
+        self._release_later(slots_key(stream.user.pk), stream.id)
+
+    def _release_later(self, key, member):
+        release = asyncio.ensure_future(self._release(key, member))
         self._releases.add(release)
         release.add_done_callback(self._releases.discard)
 
