@@ -36,6 +36,9 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=8300)
     parser.add_argument("--database", default="todos_bench_events")
     parser.add_argument("--fresh", action="store_true")
+    parser.add_argument(
+        "--env", action="append", default=[], help="NAME=VALUE for the server (repeatable)"
+    )
     parser.add_argument("--out", default=str(harness.ROOT / "reports"))
     args = parser.parse_args(argv)
     out_dir = harness.timestamped_dir(args.out)
@@ -53,7 +56,8 @@ def main(argv=None):
     crud_file = out_dir / "crud-tokens.json"
     crud_file.write_text(json.dumps({**json.loads(tokens_file.read_text()), "crud": crud_tokens}))
 
-    env = harness.service_env(db_url, WEB_CONCURRENCY=args.workers)
+    extra = dict(pair.split("=", 1) for pair in args.env)
+    env = harness.service_env(db_url, WEB_CONCURRENCY=args.workers, **extra)
     host = f"http://127.0.0.1:{args.port}"
     log = out_dir / "server.log"
     results = {}
@@ -64,6 +68,7 @@ def main(argv=None):
         print(context["server"], flush=True)
 
         def crud(label):
+            cpu_before = {pid: cpu_seconds(pid) for pid in worker_pids(server.pid) + watched}
             run = harness.run_locust(
                 "crud",
                 host=host,
@@ -73,7 +78,11 @@ def main(argv=None):
                 users=CRUD_USERS,
                 duration=args.duration,
             )
-            return harness.total(run)
+            cpu = {pid: round(cpu_seconds(pid) - was, 1) for pid, was in cpu_before.items()}
+            print(f"    CPU seconds: {cpu}", flush=True)
+            return {**harness.total(run), "cpu_seconds": cpu}
+
+        watched = []  # the client processes, once they run
 
         harness.run_locust(  # warm-up: pools filled, code paths run once; not reported
             "crud",
@@ -89,6 +98,7 @@ def main(argv=None):
         rss_before = rss_kib(workers)
         started = time.monotonic()
         clients, established, failed, retried = open_streams(args, stream_tokens, out_dir)
+        watched += [process.pid for process, _ in clients]
         results["open_seconds"] = round(time.monotonic() - started, 1)
         results["established"], results["failed"] = established, failed
         results["retried"] = retried
@@ -152,6 +162,15 @@ def worker_pids(root):
         elif pid != root and b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
             leaves.append(pid)
     return leaves
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pids):

@@ -127,6 +127,10 @@ async def events_view(request):
         response = JsonResponse({"detail": detail}, status=status.HTTP_405_METHOD_NOT_ALLOWED)
         response["Allow"] = "GET"
         return response
+    if not isinstance(request, ASGIRequest):
+        # Under WSGI (runserver, wsgi.py) Django would read the endless stream whole before
+        # sending a byte. 204 tells an EventSource to stop asking: such a page is not live.
+        return HttpResponse(status=status.HTTP_204_NO_CONTENT)
     code, headers, body = await answer(request, request.auser)
     if isinstance(body, bytes):
         response = HttpResponse(body, status=code)
