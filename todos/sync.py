@@ -3,11 +3,10 @@ ids of those deleted, a page at a time. The database stamps each written row wit
 transaction's id and writes a tombstone for each deleted one (migration 0012); this module reads
 them. Why a client that applies every page never misses a change: docs/sync.md.
 
-A token names a snapshot's xmin: every transaction with a smaller id had ended when the page
-was read, so all that it wrote was visible to that read. The next sync returns every row stamped
-at or above it. A page of a pass that goes on (`more`) also carries the pass's first snapshot
-(its xmin, the token the pass ends with, and its xmax, which bounds the pass) and a keyset
-position (phase, stamp, id) to go on from.
+A token is a snapshot (pg_current_snapshot(): xmin, xmax and the transactions in progress): what
+its pass sent is exactly what that snapshot saw. The next pass, with its own first snapshot S,
+sends each row whose stamp S sees and the token's snapshot did not. A page of a pass that goes on
+(`more`) carries both snapshots and a keyset position (phase, stamp, id) to go on from.
 """
 
 import re
@@ -15,7 +14,18 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BooleanField, Expression, F, Func, Max, Q, Value
+from django.db.models import (
+    BooleanField,
+    Exists,
+    Expression,
+    F,
+    Field,
+    Func,
+    Max,
+    OuterRef,
+    Q,
+    Value,
+)
 from django.db.models.functions import Cast
 from django.utils import timezone
 from rest_framework import exceptions
@@ -26,8 +36,10 @@ from .selectors import lists_with_open_counts
 
 PAGE_SIZE = 1000
 LISTS, TODOS, TOMBSTONES = 0, 1, 2
-_TOKEN = re.compile(r"(\d{1,19})(?:\.(\d{1,19})\.(\d{1,19})\.([012])\.(\d{1,19})\.(\d{1,19}))?")
 _MAX = 2**63 - 1
+_NUMBERS = re.compile(r"\d{1,19}(\.\d{1,19})*")
+# A snapshot's transactions in progress are at most one per connection; far above any server's.
+_MAX_IN_PROGRESS = 10_000
 
 
 class BadSyncToken(exceptions.ValidationError):
@@ -67,47 +79,108 @@ class RowAfter(Func):
         return f"({a}, {b}) > ({c}, {d})", [p for _, params in parts for p in params]
 
 
+class _PgSnapshot(Field):
+    def db_type(self, connection):
+        return "pg_snapshot"
+
+
+class Visible(Func):
+    """Whether the transaction `xid` had ended (committed) when `snapshot` was taken."""
+
+    function = "pg_visible_in_snapshot"
+    output_field = BooleanField()
+
+    def __init__(self, xid, snapshot):
+        super().__init__(xid, Cast(Value(snapshot.pg_text()), _PgSnapshot()))
+
+
 def _xid(value):
     return Cast(Value(str(value)), TransactionIdField())
 
 
-class _Pass:
-    """Where a sync stands: `base` (changes at or above it are due; 0 for a full sync), the
-    pass's first snapshot (`xmin`, `xmax`) and the position (phase, stamp, id) to go on from."""
+class Snapshot:
+    """A PostgreSQL snapshot: every transaction below `xmin` had ended, none from `xmax` on
+    had, and of those between, all but `running` had."""
 
-    def __init__(self, base, xmin=None, xmax=None, phase=LISTS, stamp=0, pk=0):
-        self.base, self.xmin, self.xmax = base, xmin, xmax
+    def __init__(self, xmin, xmax, running=()):
+        self.xmin, self.xmax, self.running = xmin, xmax, tuple(running)
+
+    @classmethod
+    def parse(cls, text):
+        """From token text: `xmin.(xmax - xmin)[.(running - xmin)...]`, or BadSyncToken."""
+        if not _NUMBERS.fullmatch(text):
+            raise BadSyncToken()
+        numbers = [int(n) for n in text.split(".")]
+        if len(numbers) < 2 or len(numbers) > _MAX_IN_PROGRESS + 2:
+            raise BadSyncToken()
+        xmin, width, *offsets = numbers
+        if (
+            xmin + width > _MAX
+            or offsets != sorted(set(offsets))
+            or any(o >= width for o in offsets)
+        ):
+            raise BadSyncToken()
+        return cls(xmin, xmin + width, (xmin + o for o in offsets))
+
+    @classmethod
+    def from_pg(cls, text):
+        xmin, xmax, running = text.split(":")
+        return cls(int(xmin), int(xmax), (int(x) for x in running.split(",") if x))
+
+    def text(self):
+        return ".".join(
+            str(n)
+            for n in (self.xmin, self.xmax - self.xmin, *(x - self.xmin for x in self.running))
+        )
+
+    def pg_text(self):
+        return f"{self.xmin}:{self.xmax}:{','.join(str(x) for x in self.running)}"
+
+
+class _Pass:
+    """Where a sync stands: `base`, the snapshot of the token it started from (None: a full
+    sync), `first`, the pass's first snapshot (the token it ends with), and the position
+    (phase, stamp, id) to go on from."""
+
+    def __init__(self, base, first=None, phase=LISTS, stamp=0, pk=0):
+        self.base, self.first = base, first
         self.phase, self.stamp, self.pk = phase, stamp, pk
 
     @classmethod
     def parse(cls, token):
         if token is None:
-            return cls(0)
-        match = _TOKEN.fullmatch(token)
-        if match is None:
+            return cls(None)
+        parts = token.split("~")
+        if len(parts) == 1:
+            return cls(Snapshot.parse(token))
+        if len(parts) != 3 or not _NUMBERS.fullmatch(parts[2]):
             raise BadSyncToken()
-        numbers = [int(n) for n in match.groups() if n is not None]
-        if any(n > _MAX for n in numbers):
+        base = Snapshot.parse(parts[0]) if parts[0] else None
+        first = Snapshot.parse(parts[1])
+        position = [int(n) for n in parts[2].split(".")]
+        if len(position) != 3 or position[0] not in (LISTS, TODOS, TOMBSTONES):
             raise BadSyncToken()
-        if len(numbers) == 1:
-            return cls(numbers[0])
-        base, xmin, xmax, phase, stamp, pk = numbers
-        if not base <= xmin <= xmax or (phase != LISTS and stamp < base):
+        if base is not None and not (base.xmin <= first.xmin and base.xmax <= first.xmax):
             raise BadSyncToken()
-        return cls(base, xmin, xmax, phase, stamp, pk)
+        if max(position) > _MAX or (position[0] == TOMBSTONES and base is None):
+            raise BadSyncToken()
+        return cls(base, first, *position)
 
     def token(self):
-        return ".".join(
-            str(n) for n in (self.base, self.xmin, self.xmax, self.phase, self.stamp, self.pk)
-        )
+        base = self.base.text() if self.base else ""
+        return f"{base}~{self.first.text()}~{self.phase}.{self.stamp}.{self.pk}"
+
+
+def _snapshot():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_snapshot()::text")
+        return Snapshot.from_pg(cursor.fetchone()[0])
 
 
 def current_token():
-    """A token from which the next sync returns whatever changes from now on (live updates
-    start their streams from it). Needs no transaction of its own."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
-        return cursor.fetchone()[0]
+    """A token from which the next sync returns whatever changes after now (live updates start
+    their streams from it)."""
+    return _snapshot().text()
 
 
 def changes_since(user, token=None):
@@ -117,26 +190,26 @@ def changes_since(user, token=None):
     `more`, call again with the page's token. BadSyncToken (400) for a token this server did not
     make; SyncTokenGone (410) for one older than the oldest tombstone kept."""
     at = _Pass.parse(token)
+    own_transaction = not connection.in_atomic_block
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            cursor.execute(
-                "SELECT pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text "
-                "FROM pg_current_snapshot() AS s"
-            )
-            xmin, xmax = (int(n) for n in cursor.fetchone())
-        if at.base > xmax:
+        if own_transaction:  # one snapshot for the page (in a caller's, later ones see more)
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        now = _snapshot()
+        if at.base and at.base.xmax > now.xmax:
             raise SyncTokenGone()  # from another database (a restore, say): start again
-        if at.base and _purged_from(at.base):
+        if at.base and _purged_since(at.base):
             raise SyncTokenGone()
-        if at.xmin is None:  # the pass starts here
-            at.xmin, at.xmax = xmin, xmax
+        if at.first is None:  # the pass starts here
+            at.first = now
         return _page(user, at)
 
 
-def _purged_from(base):
+def _purged_since(base):
+    """Whether a purge may have taken a tombstone the token's snapshot did not see (only the
+    newest purged transaction is kept: one of any age below it counts)."""
     purged = SyncPurge.objects.aggregate(up_to=Max("max_xid"))["up_to"]
-    return purged is not None and purged >= base
+    return purged is not None and purged >= base.xmin
 
 
 def _page(user, at):
@@ -145,7 +218,7 @@ def _page(user, at):
     for phase in phases:
         if phase < at.phase:
             continue
-        after = (at.stamp, at.pk) if phase == at.phase else (at.base, 0)
+        after = (at.stamp, at.pk) if phase == at.phase else (at.base.xmin if at.base else 0, 0)
         found += _READERS[phase](user, at, after, PAGE_SIZE + 1 - len(found))
         if len(found) > PAGE_SIZE:
             break
@@ -164,30 +237,45 @@ def _page(user, at):
         at.phase, at.stamp, at.pk = found[-1][:3]
         page["token"] = at.token()
     else:
-        page["token"] = str(at.xmin)
+        page["token"] = at.first.text()
     page["more"] = more
     return page
+
+
+def _new_in_pass(stamp, at):
+    """Seen by the pass's first snapshot, and not by the token's."""
+    condition = Q(Visible(stamp, at.first))
+    if at.base:
+        condition &= ~Q(Visible(stamp, at.base))
+    return condition
 
 
 def _lists(user, at, after, limit):
     """The lists changed, or whose open count may have: a todo of theirs written or deleted
     (a todo that moved away stamps the list it left). A user's lists are few: by id."""
-    lists = lists_with_open_counts(user).filter(pk__gt=after[1]).order_by("pk")
+    lists = (
+        lists_with_open_counts(user)
+        .filter(pk__gt=after[1])
+        .filter(Visible(SyncStamp(), at.first))
+        .order_by("pk")
+    )
     if at.base:
-        lists = lists.alias(stamp=SyncStamp()).filter(
-            Q(stamp__gte=at.base)
-            | Q(pk__in=_todos_from(user, at.base).values("list_id"))
-            | Q(
-                pk__in=SyncTombstone.objects.filter(
-                    user_id=user.pk, kind=SyncTombstone.TODO, xid__gte=at.base
-                ).values("list_id")
-            )
+        todos = (
+            Todo.objects.for_owner(user)
+            .alias(stamp=SyncStamp())
+            .filter(stamp__gte=at.base.xmin)
+            .filter(_new_in_pass(SyncStamp(), at))
+        )
+        tombstones = SyncTombstone.objects.filter(
+            Q(user_id=user.pk, kind=SyncTombstone.TODO, xid__gte=at.base.xmin),
+            _new_in_pass(F("xid"), at),
+        )
+        lists = lists.filter(
+            ~Q(Visible(SyncStamp(), at.base))
+            | Q(pk__in=todos.values("list_id"))
+            | Q(pk__in=tombstones.values("list_id"))
         )
     return [(LISTS, 0, each.pk, each) for each in lists[:limit]]
-
-
-def _todos_from(user, base):
-    return Todo.objects.for_owner(user).alias(stamp=SyncStamp()).filter(stamp__gte=base)
 
 
 def _todos(user, at, after, limit):
@@ -195,7 +283,8 @@ def _todos(user, at, after, limit):
         Todo.objects.for_owner(user)
         .annotate(stamp=SyncStamp())
         .filter(RowAfter(SyncStamp(), F("id"), _xid(after[0]), Value(after[1])))
-        .filter(stamp__lt=at.xmax)
+        .filter(stamp__lt=at.first.xmax)
+        .filter(_new_in_pass(SyncStamp(), at))
         .order_by("stamp", "id")
     )
     return [(TODOS, each.stamp, each.pk, each) for each in todos[:limit]]
@@ -203,8 +292,11 @@ def _todos(user, at, after, limit):
 
 def _tombstones(user, at, after, limit):
     tombstones = (
-        SyncTombstone.objects.filter(user_id=user.pk, xid__lt=at.xmax)
+        SyncTombstone.objects.filter(user_id=user.pk, xid__lt=at.first.xmax)
         .filter(RowAfter(F("xid"), F("id"), _xid(after[0]), Value(after[1])))
+        .filter(_new_in_pass(F("xid"), at))
+        # A todo that the pages' undo wrote back (its id again) is not deleted.
+        .exclude(Exists(Todo.objects.filter(pk=OuterRef("object_id"))), kind=SyncTombstone.TODO)
         .order_by("xid", "id")
         .only("id", "kind", "object_id", "xid")
     )

@@ -49,6 +49,7 @@ ROUTES = (
     (re.compile(r"/api/todo/([0-9]{1,19})/move"), operations.TODO_MOVE),
     (re.compile(r"/api/lists"), operations.LISTS),
     (re.compile(r"/api/lists/([0-9]{1,19})"), operations.LIST_DETAIL),
+    (re.compile(r"/api/sync"), operations.SYNC),
 )
 BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
 # Requests with these headers need the features of the full stack (see docs).

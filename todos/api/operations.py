@@ -8,10 +8,11 @@ The DRF views (todos.api.views) and the fast lane (todos.api.fastlane) both answ
 """
 
 import psycopg
+from asgiref.sync import sync_to_async
 from django.db import DatabaseError
 from rest_framework import exceptions
 
-from .. import executor, replica, selectors, services
+from .. import executor, replica, selectors, services, sync
 from ..models import MOVE_HINT, TodoListNotFound, TodoNotFound
 from . import schema
 from .answers import Answer
@@ -248,6 +249,14 @@ async def delete_list(call):
     return Answer(204)
 
 
+async def sync_changes(call):
+    tokens = call.request.GET.getlist("token")
+    if len(tokens) > 1:
+        raise exceptions.ValidationError({"token": ["Give one token."]})
+    page = sync_to_async(sync.changes_since)(call.user, tokens[0] if tokens else None)
+    return Answer(200, await executor.on_django_connection(page))
+
+
 TODO_LIST = Endpoint(
     "todo-list",
     get=Operation(list_todos, schema=schema.list_todos),
@@ -284,3 +293,4 @@ LIST_DETAIL = Endpoint(
     patch=Operation(update_list, schema=schema.update_list, writes=True),
     delete=Operation(delete_list, schema=schema.delete_list, writes=True),
 )
+SYNC = Endpoint("sync", get=Operation(sync_changes, schema=schema.sync))

@@ -242,6 +242,15 @@ class TodoPage(serializers.Serializer):
     results = TodoSerializer(many=True)
 
 
+class SyncPage(serializers.Serializer):
+    lists = TodoListSerializer(many=True, help_text="Lists created or changed (open counts too).")
+    todos = TodoSerializer(many=True, help_text="Todos created or changed, in their latest state.")
+    deleted_lists = serializers.ListField(child=serializers.IntegerField())
+    deleted_todos = serializers.ListField(child=serializers.IntegerField())
+    token = serializers.CharField(help_text="Opaque: send it as `token` in your next sync.")
+    more = serializers.BooleanField(help_text="More changes wait: sync again with `token` now.")
+
+
 class Login(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"})
@@ -344,6 +353,32 @@ list_todos = dict(
             FIELD_ERRORS,
             "A bad filter, `q`, `page_size` or `cursor` (a cursor of another order included), "
             "or order=position without `list` and `parent`.",
+        ),
+        **COMMON,
+    },
+)
+
+sync = dict(
+    operation_id="sync",
+    summary="Everything of yours changed since a sync token (all of it without one)",
+    description="At most 1000 objects a page; with `more`, call again with the page's "
+    "`token`. Without a token (a full sync) the pages hold all your lists and todos and no "
+    "deletes: replace your copy with them. Apply every page and your copy ends with exactly "
+    "the server's state, whatever the order in which concurrent writes commit (docs/sync.md).",
+    parameters=[
+        OpenApiParameter(
+            "token",
+            {"type": "string", "minLength": 1},
+            description="The `token` of your last sync's last page (or of any page with `more`).",
+        ),
+        *RETRY_HEADERS,
+    ],
+    responses={
+        200: SyncPage,
+        400: _bad_request(FIELD_ERRORS, "Not a sync token of this server, or given twice."),
+        410: _error(
+            "The token is older than the oldest delete the server remembers "
+            "(SYNC_TOMBSTONE_DAYS): sync without a token."
         ),
         **COMMON,
     },

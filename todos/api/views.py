@@ -148,6 +148,7 @@ TodoDetailView = endpoint_view(operations.TODO_DETAIL)
 TodoMoveView = endpoint_view(operations.TODO_MOVE)
 ListListView = endpoint_view(operations.LISTS)
 ListDetailView = endpoint_view(operations.LIST_DETAIL)
+SyncView = endpoint_view(operations.SYNC)
 
 
 class PoolStatusView(APIView):

@@ -38,7 +38,8 @@ BEGIN
     NEW.sync_xid := pg_current_xact_id();
     PERFORM pg_notify('todo_sync', NEW.owner_id::text);
     IF TG_OP = 'UPDATE' AND NEW.list_id <> OLD.list_id THEN
-        UPDATE todo_lists SET sync_xid = NEW.sync_xid WHERE id = OLD.list_id;
+        UPDATE todo_lists SET sync_xid = NEW.sync_xid
+         WHERE id = OLD.list_id AND sync_xid <> NEW.sync_xid;
     END IF;
     RETURN NEW;
 END $$;
