@@ -1,8 +1,8 @@
 """bin/bench events: 10,000 idle GET /api/events streams held open against `manage.py serve`
 with 2 workers, on a scratch database; what they cost and how fast an event arrives.
 
-In one run, side by side: crud (locustfile.py, its own 50 users, who have no streams) without
-streams, then with the 10,000 streams open, then without again; the workers' RSS at rest
+In one run, taking turns: crud (locustfile.py, its own 50 users, who have no streams) without
+streams, then with the 10,000 streams open (--rounds times), then without once more; the workers' RSS at rest
 before the streams and with them all open (KiB per stream); the delay from a write's 2xx to its
 event at each stream of the writer (10 streams a user, 1,000 users), with every stream open.
 Writes reports/<timestamp>/events.md and events.json."""
@@ -24,6 +24,7 @@ from . import harness
 
 STREAMS_PER_USER = 10
 CRUD_USERS = 50
+IDLE_SECONDS = 15  # the workers' CPU with every stream open and nothing written
 
 
 def main(argv=None):
@@ -31,7 +32,10 @@ def main(argv=None):
     parser.add_argument("--streams", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=4, help="client processes")
     parser.add_argument("--writes", type=int, default=200, help="writes timed for the delay")
-    parser.add_argument("--duration", type=int, default=20, help="seconds per crud run")
+    parser.add_argument("--duration", type=int, default=15, help="seconds per crud run")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="crud without, then with streams, this many times"
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8300)
     parser.add_argument("--database", default="todos_bench_events")
@@ -93,46 +97,57 @@ def main(argv=None):
             users=CRUD_USERS,
             duration=5,
         )
-        results["crud_without"] = crud("crud-without-streams")
-        workers = worker_pids(server.pid)
-        rss_before = rss_kib(workers)
-        started = time.monotonic()
-        clients, established, failed, retried = open_streams(args, stream_tokens, out_dir)
-        watched += [process.pid for process, _ in clients]
-        results["open_seconds"] = round(time.monotonic() - started, 1)
-        results["established"], results["failed"] = established, failed
-        results["retried"] = retried
-        print(
-            f"  {established} streams established (failed: {failed}; told to retry and came "
-            f"back: {retried}) in {results['open_seconds']} s"
-        )
-        time.sleep(2)  # settle: the last streams' first bytes, the allocator
-        rss_after = rss_kib(workers)
-        results["rss_kib"] = {"before": rss_before, "after": rss_after}
-        results["kib_per_stream"] = round(
-            (sum(rss_after.values()) - sum(rss_before.values())) / max(established, 1), 2
-        )
-        print(f"  RSS {rss_before} -> {rss_after} KiB: {results['kib_per_stream']} KiB a stream")
-        writes = timed_writes(host, stream_tokens, args.writes)
-        results["crud_with"] = crud("crud-with-streams")
-        results["open_after_crud"] = streams_open(host)
-        seen, ended = close_streams(clients)
-        results["ended_early"] = ended
-        results["delay"] = delays(writes, seen)
-        print(f"  delay {results['delay']}")
-        results["crud_without_again"] = crud("crud-without-streams-again")
+        runs = results["crud"] = []  # (label, with streams, figures), in the order run
+        for number in range(1, args.rounds + 1):
+            runs.append((f"without streams ({number})", False, crud(f"crud-without-{number}")))
+            workers = worker_pids(server.pid)
+            rss_before = rss_kib(workers)
+            started = time.monotonic()
+            clients, established, failed, retried = open_streams(args, stream_tokens, out_dir)
+            watched[:] = [process.pid for process, _ in clients]
+            seconds = round(time.monotonic() - started, 1)
+            print(
+                f"  {established} streams established (failed: {failed}; told to retry and "
+                f"came back: {retried}) in {seconds} s"
+            )
+            if number == 1:  # the first time: memory, from the workers' rest, and the delay
+                results.update(
+                    established=established, failed=failed, retried=retried, open_seconds=seconds
+                )
+                time.sleep(2)  # settle: the last streams' first bytes, the allocator
+                rss_after = rss_kib(workers)
+                results["rss_kib"] = {"before": rss_before, "after": rss_after}
+                results["kib_per_stream"] = round(
+                    (sum(rss_after.values()) - sum(rss_before.values())) / max(established, 1), 2
+                )
+                print(f"  RSS {rss_before} -> {rss_after} KiB: {results['kib_per_stream']} KiB")
+                idle = {pid: cpu_seconds(pid) for pid in workers}
+                time.sleep(IDLE_SECONDS)
+                busy = sum(cpu_seconds(pid) - was for pid, was in idle.items())
+                results["idle_cpu_percent"] = round(100 * busy / IDLE_SECONDS, 1)
+                print(f"  workers' CPU with the streams idle: {results['idle_cpu_percent']}%")
+                writes = timed_writes(host, stream_tokens, args.writes)
+            label = f"with {established} streams open ({number})"
+            runs.append((label, True, crud(f"crud-with-streams-{number}")))
+            results.setdefault("open_after_crud", streams_open(host))
+            seen, ended = close_streams(clients)
+            watched.clear()
+            if number == 1:
+                results["ended_early"] = ended
+                results["delay"] = delays(writes, seen)
+                print(f"  delay {results['delay']}")
+        runs.append((f"without streams ({args.rounds + 1})", False, crud("crud-without-last")))
 
-    without = statistics.mean(
-        r["rps"] for r in (results["crud_without"], results["crud_without_again"])
-    )
-    results["crud_ratio"] = round(results["crud_with"]["rps"] / without, 3)
+    with_ = statistics.mean(figures["rps"] for _, streams, figures in runs if streams)
+    without = statistics.mean(figures["rps"] for _, streams, figures in runs if not streams)
+    results["crud_ratio"] = round(with_ / without, 3)
     context["load_after"] = harness.load_average()
     report = {**context, **results}
     (out_dir / "events.json").write_text(json.dumps(report, indent=1, default=str))
     (out_dir / "events.md").write_text(markdown(args, report))
     print((out_dir / "events.md").read_text())
     passed = (
-        established >= args.streams
+        results["established"] >= args.streams
         and results["delay"].get("p95_ms", 1e9) < 1000
         and results["crud_ratio"] >= 0.8
     )
@@ -274,11 +289,7 @@ def streams_open(host):
 
 
 def markdown(args, report):
-    crud_rows = [
-        ("without streams", report["crud_without"]),
-        (f"with {report['established']} streams open", report["crud_with"]),
-        ("without streams, again", report["crud_without_again"]),
-    ]
+    crud_rows = [(label, figures) for label, _, figures in report["crud"]]
     lines = [
         f"# bin/bench events ({time.strftime('%Y-%m-%d %H:%M')})",
         "",
@@ -293,6 +304,8 @@ def markdown(args, report):
         f"{report['open_after_crud']:.0f} (gauge); ended early: {report['ended_early']}",
         f"- workers' RSS at rest {report['rss_kib']['before']} KiB, with the streams "
         f"{report['rss_kib']['after']} KiB: **{report['kib_per_stream']} KiB a stream**",
+        f"- the workers' CPU over {IDLE_SECONDS} s with every stream open, idle (comments "
+        f"every 15 s): {report.get('idle_cpu_percent')}% of a core, the two together",
         f"- delay from a create's 201 to its event at each of the writer's {STREAMS_PER_USER} "
         f"streams, {args.writes} creates, all streams open: "
         + (
@@ -303,7 +316,10 @@ def markdown(args, report):
             else "no event seen"
         ),
         "",
-        "| crud (50 users, their own, no streams) | requests | failures | req/s | p50 ms | p95 ms |",
+        f"crud, {args.duration} s a run, in the order run (50 users of its own, who have no "
+        "streams):",
+        "",
+        "| crud | requests | failures | req/s | p50 ms | p95 ms |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for label, row in crud_rows:
@@ -313,7 +329,7 @@ def markdown(args, report):
         )
     lines += [
         "",
-        f"crud with the streams open / the mean of the two runs without: "
+        "crud with the streams open (mean of its runs) / without (mean of its runs): "
         f"**{report['crud_ratio']}x**",
         "",
         f"Command: `bin/bench events {' '.join(sys.argv[2:])}`".rstrip(),

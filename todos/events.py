@@ -379,10 +379,9 @@ def encode(changes, sent):
     one), then todos, then deletions. Only the last event carries the page's token as its id:
     a client that reconnects with it resumes after the whole page.
 
-    The feed may give an object again in the same state (a token is a snapshot's xmin, and a
-    row written by a transaction at or above it that was already visible comes again; a list
-    comes with each change of its todos, for its open count): `sent` (object -> its data as
-    last sent on this stream) leaves those out."""
+    The feed gives a list again with each change of its todos (for its open count), mostly in
+    the same state: `sent` (object -> its data as last sent on this stream) leaves out what the
+    client already has."""
     events = [("list", item["id"], item) for item in changes["lists"]]
     events += [("todo", item["id"], item) for item in changes["todos"]]
     events += [("todo_deleted", pk, {"id": pk}) for pk in changes["deleted_todos"]]
