@@ -7,11 +7,13 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
+from rest_framework.authtoken.models import Token
 
 from todos import events
 from todos.services import create_todo
 from todos.tests.dbtools import connect, wait_until
 from todos.tests.event_streams import EventStream
+from todos.tests.real_servers import Served, database_url
 
 pytestmark = pytest.mark.parametrize("api_transport", ["live"])
 
@@ -261,3 +263,33 @@ def test_a_bad_token_is_401(anon_api, open_stream):
     assert stream.status == 401
     assert stream.json() == {"detail": "Invalid token."}
     assert not User.objects.filter(username="nope").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.direct_only
+def test_on_sigterm_a_node_ends_its_streams_with_a_retry_and_exits(
+    alice, api_transport, django_db_blocker
+):
+    """(Live, as the module's tests: its own `manage.py serve`, two workers.)"""
+    token = Token.objects.create(user=alice).key
+    with django_db_blocker.unblock():
+        node = Served(
+            database_url(connection.settings_dict),
+            WEB_CONCURRENCY="2",
+            DB_POOL_MIN_SIZE="1",
+            DB_POOL_MAX_SIZE="3",
+            DB_API_POOL_MAX_SIZE="2",
+            GRACEFUL_DRAIN_SECONDS="1",
+            GRACEFUL_TIMEOUT="8",
+        )
+    try:
+        streams = [EventStream(node.url, {"Authorization": f"Token {token}"}) for _ in range(4)]
+        assert [s.next(comments=True).comments for s in streams] == [["connected"]] * 4
+        node.process.terminate()
+        for stream in streams:  # whichever worker holds it, at the start of the drain
+            assert stream.next(timeout=5) is None
+            assert stream.retry is not None
+            stream.close()
+        assert node.process.wait(timeout=10) == 0
+    finally:
+        node.remove()
