@@ -17,6 +17,7 @@ import contextvars
 import json
 import logging
 import random
+import uuid
 from collections import defaultdict
 from urllib.parse import urlsplit
 
@@ -119,7 +120,7 @@ class Stream:
 
     def __init__(self, hub, user, token):
         self.hub, self.user, self.token = hub, user, token
-        self.id = f"{id(self):x}.{hub.next_stream_number()}"
+        self.id = uuid.uuid4().hex  # its slot's member: unique across workers and nodes
         self.changed = asyncio.Event()
         self.woken_at = 0  # the hub's notification count when it was last woken
         self.ended = None  # why it must end: (comment, retry ms)
@@ -149,11 +150,6 @@ class Hub:
         self._redis_url = None
         self._feeds = {}  # (user id, token) -> (notification count at its start, future)
         self._releases = set()
-        self._streams_made = 0
-
-    def next_stream_number(self):
-        self._streams_made += 1
-        return self._streams_made
 
     def redis(self):
         if self._redis is None or self._redis_url != settings.REDIS_URL:
