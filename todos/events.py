@@ -41,6 +41,8 @@ LISTENER_CHECK_SECONDS = 15.0
 LISTENER_BACKOFF_SECONDS = (0.5, 1.0, 2.0, 5.0)
 # Generous: a worker's event loop busy opening thousands of streams answers late itself.
 REDIS_TIMEOUT_SECONDS = 2.0
+REDIS_CONNECTIONS = 20  # a worker's connections to Redis for its streams
+RELEASE_BATCH = 1000
 
 CONNECTED = b": connected\n\n"
 # Objects whose last sent state a stream remembers, to leave out the feed's repeats (`encode`).
@@ -149,15 +151,22 @@ class Hub:
         self._redis = None
         self._redis_url = None
         self._feeds = {}  # (user id, token) -> (notification count at its start, future)
-        self._releases = set()
+        self._to_release = []  # (key, member) of the slots to give back
+        self._releaser = None
 
     def redis(self):
         if self._redis is None or self._redis_url != settings.REDIS_URL:
             self._redis_url = settings.REDIS_URL
-            self._redis = aioredis.from_url(
-                settings.REDIS_URL,
-                socket_timeout=REDIS_TIMEOUT_SECONDS,
-                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            # Bounded, and a command waits for a connection rather than failing: thousands of
+            # streams opening at once (clients coming back after a restart) share a few.
+            self._redis = aioredis.Redis(
+                connection_pool=aioredis.BlockingConnectionPool.from_url(
+                    settings.REDIS_URL,
+                    max_connections=REDIS_CONNECTIONS,
+                    timeout=REDIS_TIMEOUT_SECONDS,
+                    socket_timeout=REDIS_TIMEOUT_SECONDS,
+                    socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                )
             )
         return self._redis
 
@@ -204,15 +213,23 @@ class Hub:
         self._release_later(slots_key(stream.user.pk), stream.id)
 
     def _release_later(self, key, member):
-        release = asyncio.ensure_future(self._release(key, member))
-        self._releases.add(release)
-        release.add_done_callback(self._releases.discard)
+        """Give the slot back soon, with the others given back meanwhile: when thousands of
+        clients go at once (a network blip), a few pipelines instead of a command each."""
+        self._to_release.append((key, member))
+        if self._releaser is None or self._releaser.done():
+            self._releaser = _background(self._release_pending())
 
-    async def _release(self, key, member):
-        try:
-            await self.redis().zrem(key, member)
-        except (aioredis.RedisError, OSError) as exc:  # it lapses after EVENTS_SLOT_SECONDS
-            logger.warning("events: a slot was not released: %r", exc)
+    async def _release_pending(self):
+        while self._to_release:
+            batch = self._to_release[:RELEASE_BATCH]
+            del self._to_release[:RELEASE_BATCH]
+            try:
+                async with self.redis().pipeline(transaction=False) as pipe:
+                    for key, member in batch:
+                        pipe.zrem(key, member)
+                    await pipe.execute()
+            except (aioredis.RedisError, OSError) as exc:  # they lapse after EVENTS_SLOT_SECONDS
+                logger.warning("events: %d slots were not given back: %r", len(batch), exc)
 
     def end_all(self, reason, retry_ms):
         for streams in self.streams.values():
@@ -330,7 +347,7 @@ async def close():
     found = _hubs.pop(asyncio.get_running_loop(), None)
     if found is None:
         return
-    tasks = [found._listener, found._renewer, found._drain_watch]
+    tasks = [found._listener, found._renewer, found._drain_watch, found._releaser]
     for task in tasks:
         if task is not None:
             task.cancel()
