@@ -293,3 +293,18 @@ def test_on_sigterm_a_node_ends_its_streams_with_a_retry_and_exits(
         assert node.process.wait(timeout=10) == 0
     finally:
         node.remove()
+
+
+def test_another_method_is_a_json_405(anon_api):
+    response = anon_api.post("/api/events")
+    assert response.status_code == 405
+    assert response.json() == {"detail": 'Method "POST" not allowed.'}
+    assert response["Allow"] == "GET"
+
+
+def test_under_wsgi_the_endpoint_says_204_which_stops_an_eventsource(alice, anon_api):
+    browser = Client()  # Django's WSGI handler, as runserver and wsgi.py serve
+    browser.force_login(alice)
+    response = browser.get("/api/events")
+    assert response.status_code == 204
+    assert response.content == b""
