@@ -72,7 +72,8 @@ def main(argv=None):
         print(context["server"], flush=True)
 
         def crud(label):
-            cpu_before = {pid: cpu_seconds(pid) for pid in worker_pids(server.pid) + watched}
+            workers = worker_pids(server.pid)
+            cpu_before = {pid: cpu_seconds(pid) for pid in workers + watched}
             run = harness.run_locust(
                 "crud",
                 host=host,
@@ -84,7 +85,10 @@ def main(argv=None):
             )
             cpu = {pid: round(cpu_seconds(pid) - was, 1) for pid, was in cpu_before.items()}
             print(f"    CPU seconds: {cpu}", flush=True)
-            return {**harness.total(run), "cpu_seconds": cpu}
+            figures = harness.total(run)
+            used = sum(cpu[pid] for pid in workers)
+            figures["worker_cpu_ms_per_request"] = round(1000 * used / figures["requests"], 3)
+            return {**figures, "cpu_seconds": cpu}
 
         watched = []  # the client processes, once they run
 
@@ -142,6 +146,13 @@ def main(argv=None):
     with_ = statistics.mean(figures["rps"] for _, streams, figures in runs if streams)
     without = statistics.mean(figures["rps"] for _, streams, figures in runs if not streams)
     results["crud_ratio"] = round(with_ / without, 3)
+    cost = {
+        kind: statistics.mean(
+            figures["worker_cpu_ms_per_request"] for _, streams, figures in runs if streams is kind
+        )
+        for kind in (True, False)
+    }
+    results["cpu_per_request_ratio"] = round(cost[False] / cost[True], 3)
     context["load_after"] = harness.load_average()
     report = {**context, **results}
     (out_dir / "events.json").write_text(json.dumps(report, indent=1, default=str))
@@ -322,18 +333,21 @@ def markdown(args, report):
         f"crud, {args.duration} s a run, in the order run (50 users of its own, who have no "
         "streams):",
         "",
-        "| crud | requests | failures | req/s | p50 ms | p95 ms |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| crud | requests | failures | req/s | p50 ms | p95 ms | workers' CPU ms a request |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for label, row in crud_rows:
         lines.append(
             f"| {label} | {row.get('requests')} | {row.get('failures')} | {row.get('rps', 0):.1f} "
-            f"| {row.get('p50')} | {row.get('p95')} |"
+            f"| {row.get('p50')} | {row.get('p95')} | {row.get('worker_cpu_ms_per_request')} |"
         )
     lines += [
         "",
         "crud with the streams open (mean of its runs) / without (mean of its runs): "
-        f"**{report['crud_ratio']}x**",
+        f"**{report['crud_ratio']}x**; the workers' CPU a request, without / with (what a "
+        f"server limited by its own CPU would see as throughput): "
+        f"**{report['cpu_per_request_ratio']}x**. The req/s of one run swing by 2x on this "
+        "machine with the other sessions' load; the CPU a request does not.",
         "",
         f"Command: `bin/bench events {' '.join(sys.argv[2:])}`".rstrip(),
         "",
