@@ -43,6 +43,7 @@ LISTENER_BACKOFF_SECONDS = (0.5, 1.0, 2.0, 5.0)
 REDIS_TIMEOUT_SECONDS = 2.0
 REDIS_CONNECTIONS = 20  # a worker's connections to Redis for its streams
 RELEASE_BATCH = 1000
+DRAIN_CHECK_SECONDS = 0.25
 
 CONNECTED = b": connected\n\n"
 # Objects whose last sent state a stream remembers, to leave out the feed's repeats (`encode`).
@@ -332,7 +333,10 @@ class Hub:
                 self.end_all("Redis is down", settings.EVENTS_RETRY_MS)
 
     async def _end_on_drain(self):
-        await health.draining.wait()
+        # Polled: health.draining is an asyncio.Event of the worker's one loop, and tests run
+        # servers on loops of their own in one process.
+        while not health.is_draining():
+            await asyncio.sleep(DRAIN_CHECK_SECONDS)
         self.end_all("the server is restarting", health.DRAIN_RETRY_MS)
 
 

@@ -161,7 +161,9 @@ class EventsDoor:
             await self.app(scope, receive, send)
             return
         request = ASGIRequest(scope, io.BytesIO())
-        pool = executor.request_pool.set(await api_pool.opened())
+        # A token is looked up on the lane's pool, as the lane does; a session on Django's.
+        token = _header(scope, b"authorization") is not None
+        pool = executor.request_pool.set(await api_pool.opened() if token else None)
         try:
             code, headers, body = await answer(request, lambda: _session_user(request))
         finally:

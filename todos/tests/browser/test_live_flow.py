@@ -3,6 +3,7 @@ todo, a delete) or anywhere else (a shell) shows in the other without a reload. 
 to GET /api/events, which needs the ASGI server: a uvicorn of the tests' own (with the static
 files) instead of pytest-django's WSGI live server."""
 
+import asyncio
 import re
 
 import pytest
@@ -10,7 +11,7 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from playwright.sync_api import expect
 
 from conftest import make_user
-from todos import services
+from todos import events, services
 from todos.tests.browser.conftest import DESKTOP, sign_in
 from todos.tests.live import LiveServer
 
@@ -25,7 +26,11 @@ def asgi_server(django_db_setup, django_db_blocker):
     server.start()
     yield server
     with django_db_blocker.unblock():
-        server.stop()
+        # Not server.stop(): the lane's pool may be the tests' other live server's (session
+        # pages open none here), and is left to it.
+        asyncio.run_coroutine_threadsafe(events.close(), server.loop).result(timeout=10)
+        server.server.should_exit = True
+        server.thread.join(timeout=10)
 
 
 @pytest.fixture
