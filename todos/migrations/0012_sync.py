@@ -7,7 +7,9 @@ SQL):
   row trigger. Rows written before this migration read as 0 (a constant default: no rewrite).
 - `sync_tombstones`: one row per deleted todo or list (cascades included), written by an AFTER
   DELETE statement trigger from its transition table: one INSERT per DELETE statement.
-- Every such write also does pg_notify('todo_sync', <owner id>) (live updates listen there).
+- Every such write also does pg_notify('todo_sync', <owner id>) (live updates listen there),
+  unless the setting `todos.sync_notify` is `off` (ALTER DATABASE/ROLE ... SET): NOTIFY
+  serializes the commits of the transactions that send one (docs/sync.md, "Cost").
 - Moving a todo to another list stamps the list it left: its open count changed.
 
 The todos' index of the feed is built CONCURRENTLY (atomic = False), as 0009's was.
@@ -36,7 +38,9 @@ TRIGGERS = """
 CREATE FUNCTION todos_sync_stamp() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     NEW.sync_xid := pg_current_xact_id();
-    PERFORM pg_notify('todo_sync', NEW.owner_id::text);
+    IF current_setting('todos.sync_notify', true) IS DISTINCT FROM 'off' THEN
+        PERFORM pg_notify('todo_sync', NEW.owner_id::text);
+    END IF;
     IF TG_OP = 'UPDATE' AND NEW.list_id <> OLD.list_id THEN
         UPDATE todo_lists SET sync_xid = NEW.sync_xid
          WHERE id = OLD.list_id AND sync_xid <> NEW.sync_xid;
@@ -47,7 +51,9 @@ END $$;
 CREATE FUNCTION todo_lists_sync_stamp() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     NEW.sync_xid := pg_current_xact_id();
-    PERFORM pg_notify('todo_sync', NEW.owner_id::text);
+    IF current_setting('todos.sync_notify', true) IS DISTINCT FROM 'off' THEN
+        PERFORM pg_notify('todo_sync', NEW.owner_id::text);
+    END IF;
     RETURN NEW;
 END $$;
 
@@ -63,9 +69,11 @@ BEGIN
         INSERT INTO sync_tombstones (user_id, kind, object_id, list_id, xid, deleted_at)
         SELECT owner_id, kind, id, NULL, pg_current_xact_id(), now() FROM gone;
     END IF;
-    FOR owner IN SELECT DISTINCT owner_id FROM gone LOOP
-        PERFORM pg_notify('todo_sync', owner::text);
-    END LOOP;
+    IF current_setting('todos.sync_notify', true) IS DISTINCT FROM 'off' THEN
+        FOR owner IN SELECT DISTINCT owner_id FROM gone LOOP
+            PERFORM pg_notify('todo_sync', owner::text);
+        END LOOP;
+    END IF;
     RETURN NULL;
 END $$;
 

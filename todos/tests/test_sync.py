@@ -84,6 +84,16 @@ def test_what_did_not_change_since_the_token_is_not_sent_again(alice, alice_api,
     assert old.pk not in by_id(page["todos"])
 
 
+def test_a_current_token_syncs_what_changes_after_it(alice, alice_api):
+    services.create_todo(owner=alice, title="old")
+    token = sync.current_token()
+    new = services.create_todo(owner=alice, title="new")
+
+    page = alice_api.get("/api/sync", {"token": token}).json()
+
+    assert [t["id"] for t in page["todos"]] == [new.pk]
+
+
 def test_a_transaction_still_open_when_a_token_is_made_is_in_the_sync_after_its_commit(
     alice, alice_api, copy
 ):
