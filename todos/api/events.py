@@ -2,7 +2,7 @@
 
 Two doors, one implementation (`answer`), as for the other endpoints: `EventsDoor`, in front of
 the whole ASGI application, serves every GET of /api/events on the event loop, token or session;
-`events_view` is the same endpoint behind Django's handler and URLconf (Django's test client,
+`EventsView` is the same endpoint behind Django's handler and URLconf (Django's test client,
 the route's name and its 405 to other methods). The door is there because Django's handler
 runs each request's sync middleware in a thread of the request's own (asgiref's
 ThreadSensitiveContext), which lives as long as the response: one thread per open stream.
@@ -20,15 +20,17 @@ from django.conf import settings
 from django.contrib.auth import aget_user
 from django.core.handlers.asgi import ASGIRequest
 from django.db import InterfaceError, OperationalError, close_old_connections
-from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
-from django.views.decorators.csrf import csrf_exempt
+from django.http import HttpResponse, StreamingHttpResponse
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
+from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.settings import api_settings
 
 from .. import api_pool, events, executor
-from . import fastlane
+from . import fastlane, schema
 from .auth import CachedTokenAuthentication
+from .views import APIView
 
 logger = logging.getLogger(__name__)
 
@@ -119,26 +121,30 @@ def _error(request, exc):
     return response.status_code, headers, _render(response.data)
 
 
-@csrf_exempt  # GET only; anything else is the JSON 405 below, not the CSRF page
-async def events_view(request):
-    """The endpoint behind Django's handler (see the module's docstring)."""
-    if request.method != "GET":
-        detail = exceptions.MethodNotAllowed(request.method).detail
-        response = JsonResponse({"detail": detail}, status=status.HTTP_405_METHOD_NOT_ALLOWED)
-        response["Allow"] = "GET"
+class EventsView(APIView):
+    """The endpoint behind Django's handler (see the module's docstring): DRF only for its
+    405 and the schema; `answer` authenticates."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+    http_method_names = ["get"]  # HEAD would open a stream too
+
+    @extend_schema(**schema.events)
+    async def get(self, request):
+        django_request = request._request
+        if not isinstance(django_request, ASGIRequest):
+            # Under WSGI (runserver, wsgi.py) Django would read the endless stream whole
+            # before sending a byte. 204 tells an EventSource to stop asking: not live there.
+            return HttpResponse(status=status.HTTP_204_NO_CONTENT)
+        code, headers, body = await answer(django_request, django_request.auser)
+        if isinstance(body, bytes):
+            response = HttpResponse(body, status=code)
+        else:
+            response = StreamingHttpResponse(body, status=code)
+        for name, value in headers.items():
+            response[name] = value
         return response
-    if not isinstance(request, ASGIRequest):
-        # Under WSGI (runserver, wsgi.py) Django would read the endless stream whole before
-        # sending a byte. 204 tells an EventSource to stop asking: such a page is not live.
-        return HttpResponse(status=status.HTTP_204_NO_CONTENT)
-    code, headers, body = await answer(request, request.auser)
-    if isinstance(body, bytes):
-        response = HttpResponse(body, status=code)
-    else:
-        response = StreamingHttpResponse(body, status=code)
-    for name, value in headers.items():
-        response[name] = value
-    return response
 
 
 class EventsDoor:
