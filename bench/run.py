@@ -2,19 +2,23 @@
 seed's BEFORE design (bench/seed_before) against the crud scenario in the same run.
 
 Writes reports/<timestamp>/: Locust's CSV, HTML and log per scenario, report.md, report.json and
-chart.png. Exits 1 when a scenario fell below its success threshold."""
+chart.png. Exits 1 when a scenario fell below its success threshold. `bin/bench events` runs
+bench/events.py instead (10,000 event streams)."""
 
 import argparse
 import json
 import subprocess
 import sys
 
-from . import claims, harness, report
+from . import claims, events, harness, report
 
 SCENARIOS = ("burst", "crud", "bulk", "bigtable", "search", "batch")
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["events"]:  # bin/bench events: the event streams' bench (bench/events.py)
+        return events.main(argv[1:])
     parser = argparse.ArgumentParser(prog="bin/bench", description=__doc__)
     parser.add_argument("--duration", type=int, default=20, help="seconds per timed scenario")
     parser.add_argument("--users", type=int, default=50, help="crud users")

@@ -193,6 +193,19 @@ CACHES = {
     }
 }
 
+# Server-Sent Events (GET /api/events, docs/sync.md "Events"): open streams per user, counted
+# across workers and nodes in Redis (a slot lives EVENTS_SLOT_SECONDS unless its worker renews
+# it, so a killed worker's streams stop counting); a comment line every EVENTS_KEEPALIVE_SECONDS;
+# what a stream tells its client to wait before reconnecting when it ends for want of Redis or
+# the listener. Each worker LISTENs on one connection of its own straight to PostgreSQL:
+# EVENTS_LISTEN_URL when the app's connections go through PgBouncer (transaction pooling has no
+# LISTEN), else DATABASE_URL's server.
+EVENTS_MAX_STREAMS_PER_USER = env.int("EVENTS_MAX_STREAMS_PER_USER", default=10)
+EVENTS_KEEPALIVE_SECONDS = env.float("EVENTS_KEEPALIVE_SECONDS", default=15.0)
+EVENTS_SLOT_SECONDS = env.float("EVENTS_SLOT_SECONDS", default=60.0)
+EVENTS_RETRY_MS = env.int("EVENTS_RETRY_MS", default=3000)
+EVENTS_LISTEN_URL = env("EVENTS_LISTEN_URL", default="")
+
 # Writes per user (POST, PUT, PATCH, DELETE) and failed logins per username + address, as
 # "count/period" with period second, minute, hour or day. The write default is far above what
 # a person or a 50-user load test does, and still stops a runaway client.
@@ -260,6 +273,7 @@ _csp = {
     "EXCLUDE_URL_PREFIXES": [
         "/api/todo",
         "/api/lists",
+        "/api/events",
         "/api/auth/",
         "/api/debug/",
         "/api/schema/",

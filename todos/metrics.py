@@ -72,6 +72,11 @@ DATABASE_ERRORS = Counter(
     "OperationalError).",
     ["kind"],
 )
+EVENT_STREAMS = Gauge(
+    "todos_event_streams_open",
+    "Server-Sent Event streams open now (GET /api/events).",
+    multiprocess_mode="livesum",
+)
 WORKERS = Gauge(
     "todos_worker_processes",
     "Worker processes alive (a dead worker stops counting at the next scrape).",

@@ -173,16 +173,17 @@
 // its middle, it becomes that todo's last subtask. A drop posts what the Up, Down, In and Out
 // buttons post, to the same move (services.move_todo), then shows the order the server now holds
 // (and its message). Keyboard users have those buttons.
+// The list may be redrawn by a live update (below): it is looked up on each event.
 (function () {
   "use strict";
-  var list = document.getElementById("manual-list");
-  if (!list) return;
+  if (!document.getElementById("manual-list")) return;
   var dragged = null;
   var marked = null;
 
   function itemOf(node) {
+    var list = document.getElementById("manual-list");
     var item = node.closest && node.closest(".manual-item");
-    return item && list.contains(item) ? item : null;
+    return item && list && list.contains(item) ? item : null;
   }
   function rowOf(item) {
     return item.querySelector(":scope > ul > li.todo");
@@ -227,27 +228,33 @@
     if (marked) marked.classList.add("drop-" + zone);
   }
 
-  list.querySelectorAll(".manual-item").forEach(function (item) {
-    item.draggable = true;
-  });
-  list.addEventListener("dragstart", function (event) {
+  function markDraggable() {
+    var list = document.getElementById("manual-list");
+    if (!list) return;
+    list.querySelectorAll(".manual-item").forEach(function (item) {
+      item.draggable = true;
+    });
+  }
+  markDraggable();
+  document.addEventListener("todos:redrawn", markDraggable);
+  document.addEventListener("dragstart", function (event) {
     dragged = itemOf(event.target);
     if (!dragged) return;
     event.dataTransfer.effectAllowed = "move";
     event.dataTransfer.setData("text/plain", dragged.dataset.id);
   });
-  list.addEventListener("dragend", function () {
+  document.addEventListener("dragend", function () {
     mark(null);
     dragged = null;
   });
-  list.addEventListener("dragover", function (event) {
+  document.addEventListener("dragover", function (event) {
     var target = itemOf(event.target);
     var place = placeFor(target, event);
     if (!place) return mark(null);
     event.preventDefault();
     mark(target, place.zone);
   });
-  list.addEventListener("drop", function (event) {
+  document.addEventListener("drop", function (event) {
     var place = placeFor(itemOf(event.target), event);
     mark(null);
     if (!place) return;
@@ -453,4 +460,162 @@
     confirmed.value = "yes";
     form.appendChild(confirmed);
   });
+})();
+
+// Live updates: a page that names its event stream (data-events, GET /api/events) redraws its
+// parts marked data-live from the server's page when a change made elsewhere (another tab, the
+// API, the admin) arrives: only the rows that changed when the same todos are shown in the same
+// order, else the whole part. What the user is doing there is kept: a field being typed in, a
+// title being edited or a drag waits; checked boxes stay checked, open folds open, and the focus
+// stays on the same control. The stream closes while the page is hidden (a user may hold ten
+// streams) and resumes from its last event when the page shows again.
+(function () {
+  "use strict";
+  var main = document.querySelector("[data-events]");
+  if (!main || !window.EventSource || !window.DOMParser) return;
+  var url = main.dataset.events;
+  var source = null;
+  var timer = null;
+  var busy = false;
+  var again = false;
+  var FOCUSABLE = "a[href], button, input, select, textarea, summary";
+
+  function connect() {
+    if (source) return;
+    source = new EventSource(url);
+    ["todo", "todo_deleted", "list", "list_deleted"].forEach(function (kind) {
+      source.addEventListener(kind, function (event) {
+        if (event.lastEventId) {
+          url = url.replace(/last_event_id=[^&]*/, "last_event_id=" + encodeURIComponent(event.lastEventId));
+        }
+        schedule();
+      });
+    });
+    source.addEventListener("error", function () {
+      // The browser reconnects by itself after a `retry:`; a 429 or a 401 closes it for good.
+      if (source && source.readyState === EventSource.CLOSED) source = null;
+    });
+  }
+  function disconnect() {
+    if (source) source.close();
+    source = null;
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) disconnect();
+    else connect();
+  });
+
+  function schedule() {
+    clearTimeout(timer);
+    timer = setTimeout(redraw, 100); // one redraw for a burst of events
+  }
+
+  function interrupting(part) {
+    var active = document.activeElement;
+    var typing =
+      active && part.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName) &&
+      active.type !== "checkbox";
+    return typing || !!part.querySelector(".todo__title-edit, .drop-before, .drop-after, .drop-into");
+  }
+
+  function redraw() {
+    if (busy) {
+      again = true;
+      return;
+    }
+    var parts = Array.prototype.slice.call(document.querySelectorAll("[data-live][id]"));
+    if (parts.some(interrupting)) {
+      timer = setTimeout(redraw, 500);
+      return;
+    }
+    busy = true;
+    fetch(location.href, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
+      .then(function (response) {
+        if (response.status === 404) location.assign("/"); // this list was deleted elsewhere
+        if (!response.ok || response.redirected) throw new Error(String(response.status));
+        return response.text();
+      })
+      .then(function (html) {
+        var page = new DOMParser().parseFromString(html, "text/html");
+        parts.forEach(function (part) {
+          var fresh = page.getElementById(part.id);
+          if (fresh && part.isConnected) update(part, fresh);
+        });
+        document.dispatchEvent(new CustomEvent("todos:redrawn"));
+      })
+      .catch(function () {})
+      .finally(function () {
+        busy = false;
+        if (again) {
+          again = false;
+          schedule();
+        }
+      });
+  }
+
+  // A node's HTML less what differs from one rendering to the next (CSRF tokens) and what this
+  // script adds (draggable).
+  function plain(node) {
+    return node.outerHTML
+      .replace(/(name="csrfmiddlewaretoken" value=")[^"]*/g, "$1")
+      .replace(/ draggable="true"/g, "");
+  }
+  function shape(node) {
+    return Array.prototype.map.call(node.querySelectorAll("[id]"), function (each) {
+      return each.id;
+    }).join(" ");
+  }
+
+  function update(part, fresh) {
+    if (plain(part) === plain(fresh)) return;
+    var rows = part.querySelectorAll("li.todo[id]");
+    if (rows.length && shape(part) === shape(fresh) && rest(part) === rest(fresh)) {
+      // The same todos in the same places: only the rows that changed.
+      Array.prototype.forEach.call(rows, function (row) {
+        var twin = fresh.querySelector("#" + row.id);
+        if (plain(row) !== plain(twin)) swap(row, document.importNode(twin, true));
+      });
+      return;
+    }
+    swap(part, document.importNode(fresh, true));
+  }
+  // What is left of a part without its rows (headings, counts, forms).
+  function rest(node) {
+    var copy = node.cloneNode(true);
+    copy.querySelectorAll("li.todo[id]").forEach(function (row) {
+      row.replaceChildren();
+    });
+    return plain(copy);
+  }
+
+  // Replace `old` with `fresh`, keeping checked boxes, open folds and the focus.
+  function swap(old, fresh) {
+    old.querySelectorAll("input[type=checkbox]:checked").forEach(function (box) {
+      var selector = 'input[type=checkbox][name="' + box.name + '"][value="' + box.value + '"]';
+      var twin = fresh.querySelector(selector);
+      if (twin) twin.checked = true;
+    });
+    var folds = fresh.querySelectorAll("details");
+    old.querySelectorAll("details").forEach(function (fold, index) {
+      var twin = fold.id ? fresh.querySelector("#" + fold.id) : folds[index];
+      if (twin) twin.open = fold.open;
+    });
+    var focus = focused(old);
+    old.replaceWith(fresh);
+    if (focus) {
+      var holder = focus.holder === old.id ? fresh : fresh.querySelector("#" + focus.holder);
+      var target = holder && holder.querySelectorAll(FOCUSABLE)[focus.index];
+      if (target) target.focus();
+    }
+  }
+  function focused(within) {
+    var active = document.activeElement;
+    if (!active || !within.contains(active)) return null;
+    var holder = active.parentElement.closest("[id]");
+    if (!holder || !within.contains(holder)) holder = within;
+    var index = Array.prototype.indexOf.call(holder.querySelectorAll(FOCUSABLE), active);
+    return index === -1 ? null : { holder: holder.id, index: index };
+  }
+
+  if (!document.hidden) connect();
 })();

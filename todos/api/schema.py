@@ -387,6 +387,45 @@ sync = dict(
     },
 )
 
+events = dict(
+    operation_id="events",
+    summary="Your changes as they happen (Server-Sent Events)",
+    description="A `text/event-stream`: events `todo` and `list` (data: the object, as the "
+    'other endpoints give it), `todo_deleted` and `list_deleted` (data: `{"id": n}`); the '
+    "last event of each page of the sync feed carries its sync token as `id`. Reconnect with "
+    "`Last-Event-ID` (an EventSource does) and nothing is missed or sent twice. A `:` comment "
+    "every 15 s. When the stream cannot be served (Redis, the change listener or the database "
+    "unavailable, the server restarting) it is a 200 that sends `retry: <ms>` and ends. Under "
+    'WSGI, 204: no stream (docs/sync.md, "Events").',
+    parameters=[
+        OpenApiParameter(
+            "Last-Event-ID",
+            {"type": "string", "minLength": 1},
+            OpenApiParameter.HEADER,
+            description="The `id` of the last event you received: the stream resumes after it.",
+        ),
+        OpenApiParameter(
+            "last_event_id",
+            {"type": "string", "minLength": 1},
+            description="The same, for a client that cannot send the header (the header wins).",
+        ),
+        _header("Retry-After", RETRY_AFTER, [429], OpenApiTypes.INT, required=True),
+    ],
+    responses={
+        (200, "text/event-stream"): OpenApiResponse(
+            OpenApiTypes.STR, description="The stream, until the client or the server ends it."
+        ),
+        204: OpenApiResponse(description="Served under WSGI: no stream (an EventSource stops)."),
+        400: _bad_request(FIELD_ERRORS, "`Last-Event-ID` is not a sync token of this server."),
+        401: COMMON[401],
+        410: _error("`Last-Event-ID` is older than the deletes the server remembers."),
+        429: _error(
+            "Too many streams open for this user (EVENTS_MAX_STREAMS_PER_USER); retry after "
+            "`Retry-After` seconds."
+        ),
+    },
+)
+
 create_todo = dict(
     operation_id="todo_create",
     summary="Create a todo",

@@ -1,6 +1,6 @@
 from django.urls import path, re_path, register_converter
 
-from . import tokens, views
+from . import events, tokens, views
 from .docs import DocsView, SchemaView
 from .errors import not_found
 
@@ -34,6 +34,7 @@ urlpatterns = [
     path("lists", views.ListListView.as_view(), name="list-list"),
     path("lists/<todo_id:pk>", views.ListDetailView.as_view(), name="list-detail"),
     path("sync", views.SyncView.as_view(), name="sync"),
+    path("events", events.EventsView.as_view(), name="events"),
     path("debug/pool-status", views.PoolStatusView.as_view(), name="pool-status"),
     path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", DocsView.as_view(url_name="api:schema"), name="docs"),

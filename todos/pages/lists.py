@@ -13,6 +13,7 @@ from .. import selectors, services
 from ..models import Todo, TodoList
 from . import undo
 from .forms import TodoForm
+from .live import live_page
 from .sidebar import sidebar
 
 
@@ -29,6 +30,7 @@ def _with_moves(todos):
 
 
 @login_required
+@live_page
 def inbox_page(request):
     """`/`: the Inbox."""
     inbox = TodoList.objects.get(pk=selectors.inbox_id(request.user))
@@ -36,6 +38,7 @@ def inbox_page(request):
 
 
 @login_required
+@live_page
 def list_page(request, pk):
     todo_list = get_object_or_404(TodoList.objects.for_owner(request.user), pk=pk)
     if todo_list.is_inbox:  # one address for the Inbox: `/`

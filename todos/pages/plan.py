@@ -4,10 +4,12 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from .. import selectors
+from .live import live_page
 from .sidebar import sidebar
 
 
 @login_required
+@live_page
 def today_page(request):
     context = sidebar(request, current="today")
     todos = selectors.today_todos(request.user, context["today"])
@@ -20,6 +22,7 @@ def today_page(request):
 
 
 @login_required
+@live_page
 def upcoming_page(request):
     context = sidebar(request, current="upcoming")
     context.update(

@@ -24,6 +24,7 @@ from ..api.serializers import TodoFilterSerializer
 from ..models import OwnerDeleted, Priority, Todo, TodoNotFound
 from . import undo
 from .forms import AccountForm, SignupForm, TodoEditForm, TodoForm
+from .live import live_page
 from .navigation import back, back_to
 from .sidebar import sidebar
 
@@ -38,6 +39,7 @@ FILTER_NAMES = tuple(FILTER_LABELS)  # the page's; the API's list, parent and or
 
 
 @login_required
+@live_page
 def todo_list(request):
     if any(not value for value in request.GET.values()):
         # The filter form sends "any" as an empty value: the same page without the empty keys.

@@ -11,7 +11,7 @@ import time
 import requests
 import uvicorn
 
-from todos import api_pool
+from todos import api_pool, events
 
 
 class LiveServer:
@@ -40,6 +40,7 @@ class LiveServer:
 
     def stop(self):
         self.close_lane_pool()
+        asyncio.run_coroutine_threadsafe(events.close(), self.loop).result(timeout=10)
         self.server.should_exit = True
         self.thread.join(timeout=10)
 

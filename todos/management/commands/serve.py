@@ -4,6 +4,7 @@ then run the production ASGI server with a fresh directory for the workers' metr
 
 import hashlib
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -104,6 +105,7 @@ class Command(BaseCommand):
                 pool_min = min(getattr(settings, min_name, size), size)
                 os.environ.update({name: str(size), min_name: str(pool_min)})
         per_worker = connections_per_worker(pools)
+        open_files = raise_open_files_limit()
         self.stdout.write(
             f"Serving http://{host}:{port}/ with {server}: {workers} workers x "
             f"{per_worker} connections ({describe_pools(pools)}) = up to {workers * per_worker} "
@@ -115,6 +117,7 @@ class Command(BaseCommand):
             )
             + (f"; {note}" if note else "")
             + ("; through PgBouncer (transaction mode)" if settings.DB_PGBOUNCER else "")
+            + f"; up to {open_files} open files a worker"
         )
         sys.stdout.flush()
         command = server_command(server, host, port, workers)
@@ -135,6 +138,21 @@ def server_budgets():
         budget, source = connection_budget(replica_limits, headroom=HEADROOM, alias=replica.ALIAS)
         budgets.append(("the replica", budget, source + assumed))
     return budgets
+
+
+def raise_open_files_limit():
+    """Raise this process's soft limit of open files to its hard limit (the workers inherit it):
+    each event stream holds a socket, and the usual soft limit of 1024 would refuse connections
+    after about a thousand streams a worker. Returns the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1_048_576)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return soft
 
 
 def run_with_metrics_directory(command):
