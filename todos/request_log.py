@@ -7,12 +7,14 @@ there, and the user noted by the authentication code (todos.api.auth, the auth b
 the request's log line."""
 
 import contextvars
-import datetime as dt
+import io
 import itertools
 import json
 import logging
+import os
 import re
 import secrets
+import time
 
 import orjson
 
@@ -47,7 +49,7 @@ _sequence = itertools.count(1)
 def request_id_from(header_value):
     if header_value is not None and SANE_REQUEST_ID.fullmatch(header_value):
         return header_value.decode("ascii")
-    return f"{_PREFIX}{next(_sequence):016x}"
+    return "%s%016x" % (_PREFIX, next(_sequence))  # noqa: UP031  (cheaper than format())
 
 
 def note_user(user):
@@ -57,15 +59,57 @@ def note_user(user):
         context.user_id = user.pk
 
 
-class RequestContextFilter(logging.Filter):
-    """Puts the request id and user id on every record (None outside a request)."""
+_make_record = logging.getLogRecordFactory()
 
-    def filter(self, record):
-        context = current.get()
-        record.request_id = context and context.request_id
-        if not hasattr(record, "user_id"):
-            record.user_id = context and context.user_id
-        return True
+
+def _record_in_context(*args, **kwargs):
+    record = _make_record(*args, **kwargs)
+    context = current.get()
+    record.request_id = context and context.request_id
+    record.user_id = context and context.user_id
+    return record
+
+
+# The request id and user id go on every record as it is made (None outside a request), whichever
+# handler writes it: one context lookup per record, not a filter per handler.
+logging.setLogRecordFactory(_record_in_context)
+
+
+class RequestRecord(logging.LogRecord):
+    """A request's line (todos.observe), made without LogRecord's general work: no caller, no
+    check of its arguments for a mapping, no file names, no extras loop; the attributes it does
+    not gather hold LogRecord's empty values, for any formatter that asks. The message is
+    "GET api/todo 200" (the duration is a field of its own)."""
+
+    def __init__(self, name, message, method, route, status, duration, context):
+        created = time.time()
+        self.__dict__ = {
+            **_BLANK_RECORD,
+            "name": name,
+            "msg": message,
+            "created": created,
+            "msecs": (created - int(created)) * 1000 // 1,
+            "relativeCreated": (created - logging._startTime) * 1000,
+            "process": os.getpid(),
+            "method": method,
+            "route": route,
+            "status": status,
+            "duration_seconds": duration,
+            "request_id": context.request_id,
+            "user_id": context.user_id,
+        }
+
+
+_BLANK_RECORD = {
+    **vars(logging.LogRecord("", logging.INFO, "", 0, "", (), None)),
+    "pathname": "",
+    "filename": "",
+    "module": "",
+    "thread": None,
+    "threadName": None,
+    "processName": None,
+    "taskName": None,
+}
 
 
 # Extras that must not be logged: Django's `request` carries the full path with its query
@@ -90,10 +134,24 @@ class JsonLines(logging.Formatter):
     refuses (an integer past 64 bits, say) goes through json.dumps."""
 
     def format(self, record):
+        if type(record) is RequestRecord:
+            return orjson.dumps(
+                {
+                    "time": utc_time(record.created),
+                    "level": "INFO",
+                    "logger": record.name,
+                    "message": record.msg,
+                    "pid": record.process,
+                    "request_id": record.request_id,
+                    "user_id": record.user_id,
+                    "method": record.method,
+                    "route": record.route,
+                    "status": record.status,
+                    "duration_seconds": int(record.duration_seconds * 1e6) / 1e6,
+                }
+            ).decode()
         line = {
-            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
-                timespec="microseconds"
-            ),
+            "time": utc_time(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -114,9 +172,68 @@ class JsonLines(logging.Formatter):
             return json.dumps(line, ensure_ascii=False, default=str)
 
 
+_second = (None, "")  # a second since the epoch, and its date and time in ISO 8601, UTC
+
+
+def utc_time(timestamp):
+    """`timestamp` in ISO 8601, UTC, to the microsecond (as datetime's isoformat writes it), the
+    date and time of day written once a second."""
+    global _second
+    second, text = _second
+    if int(timestamp) != second:
+        second = int(timestamp)
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _second = (second, text)
+    return f"{text}.{int((timestamp - second) * 1e6):06d}+00:00"
+
+
 class TextLines(logging.Formatter):
     def __init__(self):
         super().__init__(
             "%(asctime)s %(levelname)s %(name)s pid=%(process)d request=%(request_id)s "
             "user=%(user_id)s %(message)s"
         )
+
+    def format(self, record):
+        line = super().format(record)
+        if type(record) is RequestRecord:
+            return f"{line} {record.duration_seconds * 1000:.1f} ms"
+        return line
+
+
+def _writes_lines_through(stream):
+    return getattr(stream, "line_buffering", False) or (
+        getattr(stream, "write_through", False)
+        and isinstance(getattr(stream, "buffer", None), io.RawIOBase)
+    )
+
+
+class ConsoleHandler(logging.StreamHandler):
+    """logging's StreamHandler, without its flush after each line when the stream writes each
+    line through by itself: stderr is line-buffered (Python 3.9 and later), or unbuffered under
+    PYTHONUNBUFFERED. So nothing waits in a buffer, and a line costs one write."""
+
+    def __init__(self, stream=None):
+        super().__init__(stream)
+        self._writes_lines_through = _writes_lines_through(self.stream)
+
+    def setStream(self, stream):
+        self._writes_lines_through = _writes_lines_through(stream)
+        return super().setStream(stream)
+
+    def handle(self, record):
+        if self.filters:
+            return super().handle(record)
+        with self.lock:
+            self.emit(record)
+        return True
+
+    def emit(self, record):
+        try:
+            self.stream.write(self.format(record) + "\n")
+            if not self._writes_lines_through:
+                self.stream.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)

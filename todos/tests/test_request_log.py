@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from conftest import PASSWORD
-from todos.request_log import JsonLines, RequestContext, RequestContextFilter, TextLines, current
+from todos.request_log import JsonLines, RequestContext, RequestRecord, TextLines, current
 
 pytestmark = pytest.mark.django_db
 live_only = pytest.mark.parametrize("api_transport", ["live"])
@@ -112,16 +112,27 @@ def test_logins_tokens_and_sessions_leave_no_secret_in_the_logs(alice, live_asgi
 
 
 def test_log_format_text_is_one_readable_line_with_the_request_id():
-    record = logging.LogRecord("todos.requests", logging.INFO, __file__, 1, "GET %s", ("x",), None)
-    token = current.set(RequestContext("abc123"))
+    context = RequestContext("abc123")
+    token = current.set(context)
     try:
-        RequestContextFilter().filter(record)
+        record = logging.getLogger("todos.x").makeRecord(
+            "todos.x", logging.WARNING, __file__, 1, "odd %s", ("x",), None
+        )
     finally:
         current.reset(token)
-    line = TextLines().format(record)
+    context.user_id = 7
+    request = RequestRecord(
+        "todos.requests", "GET api/todo 200", "GET", "api/todo", 200, 0.0029, context
+    )
+
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"
     assert re.fullmatch(
-        r"\d{4}-\d\d-\d\d [\d:,]+ INFO todos\.requests pid=\d+ request=abc123 user=None GET x",
-        line,
+        rf"{stamp} WARNING todos\.x pid=\d+ request=abc123 user=None odd x",
+        TextLines().format(record),
+    )
+    assert re.fullmatch(
+        rf"{stamp} INFO todos\.requests pid=\d+ request=abc123 user=7 GET api/todo 200 2\.9 ms",
+        TextLines().format(request),
     )
 
 
@@ -129,7 +140,6 @@ def test_an_extra_that_orjson_refuses_still_makes_one_json_line():
     record = logging.LogRecord("todos", logging.WARNING, __file__, 1, "odd", (), None)
     record.big = 2**70  # past 64 bits: orjson refuses it, json.dumps takes it
     record.keyed = {1: "one"}
-    RequestContextFilter().filter(record)
     [line] = JsonLines().format(record).splitlines()
     assert json.loads(line)["big"] == 2**70
     assert json.loads(line)["keyed"] == {"1": "one"}
