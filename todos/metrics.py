@@ -119,7 +119,7 @@ class Tally:
     written to prometheus_client's values by flush(): each second (a timer on the event loop,
     todos.observe), when this worker answers a scrape, and at the worker's exit. A value of
     prometheus_client costs a lock and, under `manage.py serve`, a write to its file per change;
-    a request changed five of them. So a scrape shows another worker's requests up to a second
+    a request changed three of them. So a scrape shows another worker's requests up to a second
     late, and a worker killed outright loses its last second of counts.
 
     One writer: count() and the in-flight figure run on the event loop's thread only. flush()
@@ -149,7 +149,6 @@ class Tally:
 
     def flush(self):
         with self._lock:
-            IN_FLIGHT.set(self.in_flight)
             for (method, route, status), figures in list(self.figures.items()):
                 figures = figures.copy()
                 written = self._written.get((method, route, status))
@@ -184,8 +183,9 @@ atexit.register(tally.flush)  # a worker's exit (uvicorn's spawned processes run
 
 
 def refresh():
-    """Write this worker's figures: its requests (tally.flush) and its pools."""
+    """Write this worker's figures: its requests (tally.flush), those in flight, its pools."""
     tally.flush()
+    IN_FLIGHT.set(tally.in_flight)
     refresh_pools()
 
 

@@ -117,10 +117,13 @@ class Exchange(RequestContext):
     async def send(self, message):
         if message["type"] == "http.response.start":
             self.status = message["status"]
-            headers = [*message.get("headers", ()), (b"x-request-id", self.request_id.encode())]
+            # A new list in the application's message, as Starlette's MutableHeaders does.
+            message["headers"] = headers = [
+                *message.get("headers", ()),
+                (b"x-request-id", self.request_id.encode()),
+            ]
             if self.status == 201:
                 self.replayed = REPLAYED in headers
-            message = {**message, "headers": headers}
         elif not message.get("more_body", False):
             # Counted and logged before the last byte leaves: a client that has the whole
             # response (and then scrapes, or reads the log) finds it there.

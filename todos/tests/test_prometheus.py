@@ -221,6 +221,46 @@ def test_a_killed_worker_stops_counting_and_its_requests_stay_counted(served, to
     assert value(scraped, "todos_http_requests_total", **LIST) == counted
 
 
+def test_a_worker_that_exits_writes_its_last_counts_as_it_goes(token):
+    # No timed writes (an hour apart): the old workers' counts reach the scrape only if they
+    # write them on their way out.
+    server = Served(
+        database_url(connection.settings_dict),
+        WEB_CONCURRENCY="2",
+        METRICS_REFRESH_SECONDS="3600",
+        GRACEFUL_DRAIN_SECONDS="0",
+        **POOLS,
+        **LANE_POOL,
+    )
+    try:
+        for _ in range(10):
+            list_todos(server, token)
+        old_workers = {line["pid"] for line in request_lines(server)}
+        started = server.log().count("Started server process")
+
+        server.process.send_signal(signal.SIGHUP)  # passed on: uvicorn replaces its workers
+
+        until(
+            lambda: (
+                server.log().count("Started server process") >= started + 2
+                and not any(_alive(pid) for pid in old_workers)
+            ),
+            "the workers replaced",
+        )
+        assert value(samples(scrape(server)), "todos_http_requests_total", **LIST) == 10
+    finally:
+        server.stop()
+        server.remove()
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def test_the_metrics_directory_goes_with_the_server(served):
     [directory] = served.tmp.glob("todos-metrics-*")
     assert list(directory.glob("counter_*.db"))
