@@ -16,9 +16,9 @@ from django.urls import Resolver404, get_resolver
 from . import metrics
 from .api.idempotency import REPLAYED_HEADER
 from .metrics import tally
-from .request_log import RequestContext, RequestRecord, current, request_id_from
+from .request_log import REQUEST_LOGGER, RequestContext, RequestRecord, current, request_id_from
 
-logger = logging.getLogger("todos.requests")
+logger = logging.getLogger(REQUEST_LOGGER)
 
 METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
 REPLAYED = (REPLAYED_HEADER.encode(), b"true")  # as the lane and Django's handler send it
@@ -143,6 +143,4 @@ class Exchange(RequestContext):
             tally.count_replay(route)
         if logger.isEnabledFor(logging.INFO):
             message = _message(method, route, self.status)
-            logger.handle(
-                RequestRecord(logger.name, message, method, route, self.status, duration, self)
-            )
+            logger.handle(RequestRecord(message, method, route, self.status, duration, self))

@@ -7,7 +7,6 @@ there, and the user noted by the authentication code (todos.api.auth, the auth b
 the request's log line."""
 
 import contextvars
-import functools
 import io
 import itertools
 import json
@@ -84,12 +83,11 @@ class RequestRecord(logging.LogRecord):
     read the record's __dict__). The message is "GET api/todo 200"; the duration is a field of
     its own."""
 
-    def __init__(self, name, message, method, route, status, duration, context):
+    def __init__(self, message, method, route, status, duration, context):
         self.__dict__ = _BLANK_REQUEST_RECORD.copy()  # all keys there: no resizing below
         self.created = created = time.time()
         self.msecs = created % 1 * 1000 // 1
         self.relativeCreated = (created - logging._startTime) * 1000
-        self.name = name
         self.msg = message
         self.process = os.getpid()
         self.method = method
@@ -100,8 +98,9 @@ class RequestRecord(logging.LogRecord):
         self.user_id = context.user_id
 
 
+REQUEST_LOGGER = "todos.requests"
 _BLANK_REQUEST_RECORD = {
-    **vars(logging.LogRecord("", logging.INFO, "", 0, "", (), None)),
+    **vars(logging.LogRecord(REQUEST_LOGGER, logging.INFO, "", 0, "", (), None)),
     **dict.fromkeys(("pathname", "filename", "module"), ""),
     **dict.fromkeys(("thread", "threadName", "processName", "taskName")),
     **dict.fromkeys(("method", "route", "status", "duration_seconds", "request_id", "user_id")),
@@ -159,7 +158,7 @@ class JsonLines(logging.Formatter):
     @staticmethod
     def _request_line(record):
         """The object the general way gives, written by hand: the fields that a route's lines
-        share made once (_fixed_fields), the rest put in one %-format."""
+        share made once (_fields_of), the rest put in one %-format."""
         user_id = record.user_id
         if user_id is None:
             user_id = "null"
@@ -167,10 +166,13 @@ class JsonLines(logging.Formatter):
             raise TypeError(user_id)
         created = record.created
         second = int(created)
+        fixed = _fixed_fields.get(record.msg)
+        if fixed is None:
+            fixed = _fixed_fields[record.msg] = _fields_of(record)
         return _REQUEST_LINE % (
             _date_and_time(second),
             (created - second) * 1e6,
-            _fixed_fields(record.name, record.msg, record.method, record.route, record.status),
+            fixed,
             record.process,
             encode_basestring(record.request_id),
             user_id,
@@ -184,11 +186,20 @@ _REQUEST_LINE = (
 )  # fmt: skip
 
 
-@functools.lru_cache(maxsize=4096)
-def _fixed_fields(name, message, method, route, status):
-    fields = {"logger": name, "message": message, "method": method, "route": route}
+# A request line's message -> the fields that all lines with that message share, as JSON. A
+# message is a method, a route and a status (bounded: routes are URL patterns).
+_fixed_fields = {}
+
+
+def _fields_of(record):
+    fields = {
+        "logger": record.name,
+        "message": record.msg,
+        "method": record.method,
+        "route": record.route,
+    }
     fixed = ", ".join(f"{json.dumps(key)}: {json.dumps(value)}" for key, value in fields.items())
-    return f'{fixed}, "status": {status:d}'
+    return f'{fixed}, "status": {record.status:d}'
 
 
 _second = (None, "")  # a second since the epoch, and its date and time in ISO 8601, UTC

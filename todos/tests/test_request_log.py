@@ -1,6 +1,7 @@
 """One JSON log line per request, and the request's id on each of its lines and in its response;
 no secret in any of them."""
 
+import datetime as dt
 import json
 import logging
 import re
@@ -121,9 +122,7 @@ def test_log_format_text_is_one_readable_line_with_the_request_id():
     finally:
         current.reset(token)
     context.user_id = 7
-    request = RequestRecord(
-        "todos.requests", "GET api/todo 200", "GET", "api/todo", 200, 0.0029, context
-    )
+    request = RequestRecord("GET api/todo 200", "GET", "api/todo", 200, 0.0029, context)
 
     stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"
     assert re.fullmatch(
@@ -143,3 +142,19 @@ def test_an_extra_that_orjson_refuses_still_makes_one_json_line():
     [line] = JsonLines().format(record).splitlines()
     assert json.loads(line)["big"] == 2**70
     assert json.loads(line)["keyed"] == {"1": "one"}
+
+
+@pytest.mark.parametrize("user_id", [7, None])
+def test_a_request_line_is_written_by_hand_as_the_general_way_would_write_it(user_id):
+    context = RequestContext('odd"id\\with\u00e9')
+    context.user_id = user_id
+    record = RequestRecord("GET api/todo 200", "GET", "api/todo", 200, 0.0029291, context)
+
+    line = JsonLines().format(record)
+    general = json.loads(JsonLines().format(logging.makeLogRecord(vars(record))))
+
+    assert json.loads(line) == {**general, "duration_seconds": 0.002929}
+    assert set(general) == REQUEST_FIELDS
+    assert general["request_id"] == 'odd"id\\with\u00e9'
+    assert general["user_id"] == user_id
+    assert abs(dt.datetime.fromisoformat(general["time"]).timestamp() - record.created) < 1e-5
