@@ -129,11 +129,8 @@ class JsonLines(logging.Formatter):
     refuses (an integer past 64 bits, say) goes through json.dumps."""
 
     def format(self, record):
-        if type(record) is RequestRecord:
-            try:
-                return self._request_line(record)
-            except TypeError:  # a user id that is no integer, say: the general way below
-                pass
+        if type(record) is RequestRecord and type(record.user_id) in _JSON_USER_ID:
+            return self._request_line(record)
         line = {
             "time": utc_time(record.created),
             "level": record.levelname,
@@ -160,10 +157,6 @@ class JsonLines(logging.Formatter):
         """The object the general way gives, written by hand: the fields that a route's lines
         share made once (_fields_of), the rest put in one %-format."""
         user_id = record.user_id
-        if user_id is None:
-            user_id = "null"
-        elif type(user_id) is not int:
-            raise TypeError(user_id)
         created = record.created
         second = int(created)
         fixed = _fixed_fields.get(record.msg)
@@ -175,11 +168,12 @@ class JsonLines(logging.Formatter):
             fixed,
             record.process,
             encode_basestring(record.request_id),
-            user_id,
+            "null" if user_id is None else user_id,
             record.duration_seconds,
         )
 
 
+_JSON_USER_ID = frozenset((int, type(None)))  # what the line writes as it is; else the general way
 _REQUEST_LINE = (
     '{"time": "%s.%06d+00:00", "level": "INFO", %s, "pid": %d, "request_id": %s, '
     '"user_id": %s, "duration_seconds": %.6f}'

@@ -144,7 +144,7 @@ def test_an_extra_that_orjson_refuses_still_makes_one_json_line():
     assert json.loads(line)["keyed"] == {"1": "one"}
 
 
-@pytest.mark.parametrize("user_id", [7, None])
+@pytest.mark.parametrize("user_id", [7, None, "u7"])
 def test_a_request_line_is_written_by_hand_as_the_general_way_would_write_it(user_id):
     context = RequestContext('odd"id\\with\u00e9')
     context.user_id = user_id
