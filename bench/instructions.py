@@ -8,7 +8,7 @@ the application's process only (not PostgreSQL, not the client), and instruction
 cycles (a cache miss costs no instruction), so it is a second figure beside bin/bench's, not a
 replacement. Needs valgrind (Debian's package) and a database seeded as bin/bench seeds it.
 
-    .venv/bin/python -m bench.instructions [--loops 10] [--variants on,lines-off,off]
+    .venv/bin/python -m bench.instructions [--loops 10] [--clients 10] [--variants on,lines-off,off]
 """
 
 import argparse
@@ -30,7 +30,7 @@ VARIANTS = {
 CLIENTS = 10
 
 
-async def crud(port, tokens, loops):
+async def crud(port, tokens, loops, clients=CLIENTS):
     """`loops` rounds of the locustfile's crud calls per client; returns the requests sent."""
 
     async def client(token):
@@ -53,10 +53,10 @@ async def crud(port, tokens, loops):
                     assert response.status_code < 300, response.text
         return 6 * loops
 
-    return sum(await asyncio.gather(*(client(tokens[i % len(tokens)]) for i in range(CLIENTS))))
+    return sum(await asyncio.gather(*(client(tokens[i % len(tokens)]) for i in range(clients))))
 
 
-def instructions_per_request(env, port, tokens, loops, out_dir, tag):
+def instructions_per_request(env, port, tokens, loops, out_dir, tag, clients=CLIENTS):
     command = [
         "valgrind",
         "--tool=callgrind",
@@ -73,9 +73,9 @@ def instructions_per_request(env, port, tokens, loops, out_dir, tag):
     with harness.running(
         command, env=env, port=port, log_path=out_dir / f"{tag}.server.log", timeout=900
     ) as server:
-        asyncio.run(crud(port, tokens, 3))  # warm up: pools open, statements prepared
+        asyncio.run(crud(port, tokens, 3, clients))  # warm up: pools open, statements prepared
         callgrind_control("--zero", server.pid)
-        requests = asyncio.run(crud(port, tokens, loops))
+        requests = asyncio.run(crud(port, tokens, loops, clients))
         callgrind_control("--dump", server.pid)
     [dump] = Path(out_dir).glob(f"callgrind.{tag}.*")  # the dump after the zeroing
     summary = next(line for line in dump.read_text().splitlines() if line.startswith("summary:"))
@@ -90,6 +90,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__)
     parser.add_argument("--loops", type=int, default=10, help="crud rounds per client")
     parser.add_argument("--variants", default="on,lines-off,off")
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=CLIENTS,
+        help="concurrent clients; 1 leaves out the waits that concurrency adds, which follow "
+        "the timing of the run (the application runs some 50 times slower than PostgreSQL)",
+    )
     parser.add_argument("--port", type=int, default=8240)
     parser.add_argument("--database", default="todos_benchcost")
     args = parser.parse_args(argv)
@@ -110,7 +117,7 @@ def main(argv=None):
         )
         env.pop("PYTHONUNBUFFERED", None)  # stderr is line-buffered as in production
         figures[name], requests = instructions_per_request(
-            env, args.port, tokens, args.loops, out_dir, name
+            env, args.port, tokens, args.loops, out_dir, name, args.clients
         )
         print(f"{label}: {figures[name]:,.0f} instructions per request ({requests} requests)")
     base = figures.get("off")

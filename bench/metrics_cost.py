@@ -3,8 +3,8 @@ workers, with them on (METRICS_ENABLED=1: the serve command's multiprocess direc
 line per request in the server's log file) and off (METRICS_ENABLED=0), in interleaved rounds.
 
 Two figures per run: requests per second, and the CPU time the server's processes spent per
-request (user + system, read from /proc for the server's process group before and after the
-Locust run). On a shared machine the second is the steadier one: other work slows a run's
+request (user + system, read from /proc for the serve command and every process under it
+before and after the Locust run). On a shared machine the second is the steadier one: other work slows a run's
 throughput, but adds little to the CPU the workers spend on each request.
 
     .venv/bin/python -m bench.metrics_cost [--rounds 3] [--duration 20] [--users 50]
@@ -23,17 +23,28 @@ VARIANTS = {"on": {"METRICS_ENABLED": "1"}, "off": {"METRICS_ENABLED": "0"}}
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 
-def group_cpu_seconds(group):
-    """User + system CPU of every live process in the process group (the server and workers)."""
-    ticks = 0
+def tree_cpu_seconds(root):
+    """User + system CPU of the process `root` and of every live process under it: the serve
+    command, the server it starts in a session of its own (so not in its process group) and the
+    server's workers."""
+    parents, ticks = {}, {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # gone meanwhile
-        if int(fields[2]) == group:  # fields[2] is pgrp, [11] utime, [12] stime
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / TICKS_PER_SECOND
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])  # fields[1] is ppid, [11] utime, [12] stime
+        ticks[pid] = int(fields[11]) + int(fields[12])
+
+    def under_root(pid):
+        while pid > 1:
+            if pid == root:
+                return True
+            pid = parents.get(pid, 0)
+        return False
+
+    return sum(t for pid, t in ticks.items() if under_root(pid)) / TICKS_PER_SECOND
 
 
 def main(argv=None):
@@ -60,7 +71,7 @@ def main(argv=None):
                 port=args.port,
                 log_path=out_dir / f"{tag}.server.log",
             ) as server:
-                cpu_before = group_cpu_seconds(server.pid)
+                cpu_before = tree_cpu_seconds(server.pid)
                 outcome = harness.run_locust(
                     "crud",
                     host=f"http://127.0.0.1:{args.port}",
@@ -70,7 +81,7 @@ def main(argv=None):
                     users=args.users,
                     duration=args.duration,
                 )
-                cpu = group_cpu_seconds(server.pid) - cpu_before
+                cpu = tree_cpu_seconds(server.pid) - cpu_before
             figures = dict(harness.total(outcome))
             figures["cpu_us"] = cpu * 1e6 / max(figures.get("requests", 0), 1)
             runs[name].append(figures)

@@ -77,9 +77,11 @@ async def main(rounds):
 
 
 def route_costs(n=20000):
+    per_shape = observe.route_of.__wrapped__
     uncached = observe._route_of_shape.__wrapped__
     for label, work in (
-        ("route label, cached per shape", lambda: observe.route_of("/api/todo/12345")),
+        ("route label, cached per path", lambda: observe.route_of("/api/todo/12345")),
+        ("route label, cached per shape", lambda: per_shape("/api/todo/12345")),
         ("route label, resolved each time", lambda: uncached("/api/todo/11111")),
     ):
         work()

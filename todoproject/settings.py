@@ -311,15 +311,13 @@ LOG_FORMAT = env("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request": {"()": "todos.request_log.RequestContextFilter"}},
     "formatters": {
         "json": {"()": "todos.request_log.JsonLines"},
         "text": {"()": "todos.request_log.TextLines"},
     },
     "handlers": {
         "console": {
-            "class": "logging.StreamHandler",
-            "filters": ["request"],
+            "class": "todos.request_log.ConsoleHandler",
             "formatter": "text" if LOG_FORMAT == "text" else "json",
         }
     },

@@ -6,9 +6,12 @@ sums the files of all of them. Without that variable (tests, a single uvicorn) t
 in this process. Names and meanings: docs/operations.md.
 """
 
+import atexit
+import bisect
 import glob
 import ipaddress
 import os
+import threading
 
 from django.conf import settings
 from django.db.backends.postgresql.base import DatabaseWrapper
@@ -50,10 +53,6 @@ IN_FLIGHT = Gauge(
     "Requests being answered now.",
     multiprocess_mode="livesum",
 )
-# This worker's requests in flight, counted in a plain integer on the request path (two writes
-# to the gauge's file per request cost more than the count is worth) and written to the gauge
-# with the pools' figures: each second, and when this worker answers a scrape.
-in_flight = 0
 THROTTLED = Counter(
     "todos_http_throttled_requests",
     "Requests refused with 429 (write rate or failed-login bound), by route pattern.",
@@ -137,13 +136,86 @@ def pools():
     return found
 
 
+class Tally:
+    """This worker's request figures, counted on the request path in plain Python structures and
+    written to prometheus_client's values by flush(): each second (a timer on the event loop,
+    todos.observe), when this worker answers a scrape, and at the worker's exit. A value of
+    prometheus_client costs a lock and, under `manage.py serve`, a write to its file per change;
+    a request changed three of them. So a scrape shows another worker's requests up to a second
+    late, and a worker killed outright loses its last second of counts.
+
+    One writer: count() and the in-flight figure run on the event loop's thread only. flush()
+    may run in another (the scrape's view is sync); it reads copies, made whole under the GIL,
+    and writes what grew since its last flush."""
+
+    def __init__(self):
+        self.in_flight = 0
+        # (method, route, status) -> [requests per latency bucket (LATENCY's, +Inf last)...,
+        # sum of their durations]: the request count is the buckets' sum, and the 429s of a
+        # route are its count at status 429.
+        self.figures = {}
+        self.replays = {}  # route -> replayed creates
+        self._written = {}  # the same keys -> the figures flush() has written
+        self._written_replays = {}
+        self._lock = threading.Lock()
+
+    def count(self, method, route, status, duration):
+        figures = self.figures.get((method, route, status))
+        if figures is None:
+            figures = self.figures[method, route, status] = [0] * (len(LATENCY_BUCKETS) + 1) + [0.0]
+        figures[bisect.bisect_left(LATENCY_BUCKETS, duration)] += 1  # prometheus' `<= bound`
+        figures[-1] += duration
+
+    def count_replay(self, route):
+        self.replays[route] = self.replays.get(route, 0) + 1
+
+    def flush(self):
+        with self._lock:
+            for (method, route, status), figures in list(self.figures.items()):
+                figures = figures.copy()
+                written = self._written.get((method, route, status))
+                grown = (
+                    figures
+                    if written is None
+                    else [a - b for a, b in zip(figures, written, strict=True)]
+                )
+                requests = sum(grown[:-1])
+                if not requests:
+                    continue
+                REQUESTS.labels(method, route, str(status)).inc(requests)
+                latency = LATENCY.labels(method, route)
+                # prometheus_client has no public way to add n observations at once: its buckets'
+                # values are incremented as observe() increments them.
+                for bucket, grew in zip(latency._buckets, grown[:-1], strict=True):
+                    if grew:
+                        bucket.inc(grew)
+                latency._sum.inc(grown[-1])
+                if status == 429:
+                    THROTTLED.labels(route).inc(requests)
+                self._written[method, route, status] = figures
+            for route, replays in list(self.replays.items()):
+                written = self._written_replays.get(route, 0)
+                if replays > written:
+                    REPLAYS.labels(route).inc(replays - written)
+                    self._written_replays[route] = replays
+
+
+tally = Tally()
+atexit.register(tally.flush)  # a worker's exit (uvicorn's spawned processes run atexit)
+
+
+def refresh():
+    """Write this worker's figures: its requests (tally.flush), those in flight, its pools."""
+    tally.flush()
+    IN_FLIGHT.set(tally.in_flight)
+    refresh_pools()
+
+
 _last_counts = {}  # pool name -> (pool, {counter: last value seen})
 
 
 def refresh_pools():
-    """Write this worker's pool figures (the gauges as they are now, the counters by growth) and
-    its requests in flight."""
-    IN_FLIGHT.set(in_flight)
+    """Write this worker's pool figures (the gauges as they are now, the counters by growth)."""
     max_sizes = configured_max_sizes()
     for name, get_pool in pools().items():
         pool = get_pool()
@@ -211,7 +283,7 @@ def view(request):
     """GET /metrics: staff, or a client address in METRICS_ALLOWED_IPS."""
     if not may_read(request):
         return HttpResponse("Forbidden\n", status=403, content_type="text/plain")
-    refresh_pools()
+    refresh()
     if MULTIPROC_DIR:
         forget_dead_workers()
         registry = CollectorRegistry()

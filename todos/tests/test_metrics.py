@@ -2,14 +2,17 @@
 who may read it, what it counts, and promtool's lint of it."""
 
 import re
+import uuid
 
 import psycopg_pool
 import pytest
 import requests
 from django.test import Client
+from prometheus_client import REGISTRY, CollectorRegistry, Histogram
 from rest_framework.settings import api_settings
 
 from conftest import PASSWORD
+from todos import metrics
 from todos.tests.metrics_tools import promtool_check, samples, value
 
 pytestmark = pytest.mark.django_db
@@ -132,3 +135,40 @@ def test_both_pools_are_shown_and_promtool_finds_nothing_to_say(alice_api, live_
             assert (name, frozenset({("pool", pool)})) in scraped
 
     assert promtool_check(text) == (0, "")
+
+
+def test_a_worker_writes_what_it_counted_as_prometheus_client_would_have_counted_it():
+    tally = metrics.Tally()  # its own figures, written to the service's metrics
+    route = f"test/{uuid.uuid4().hex}"
+    reference = Histogram(
+        "reference_seconds", "", buckets=metrics.LATENCY_BUCKETS, registry=CollectorRegistry()
+    )
+    # On the bounds, just past them, and past the last.
+    durations = [0.0004, 0.001, 0.0010001, 0.005, 0.0075, 0.2, 2.5, 10.0, 11.0]
+    for number, duration in enumerate(durations):
+        tally.count("GET", route, 200, duration)
+        reference.observe(duration)
+        if number in (2, 5):
+            tally.flush()  # each flush writes what grew since the one before
+    tally.count("POST", route, 429, 0.001)
+    tally.count_replay(route)
+    tally.flush()
+    tally.flush()
+
+    def ours(name, **labels):
+        return REGISTRY.get_sample_value(name, {"method": "GET", "route": route, **labels})
+
+    expected = {
+        sample.labels["le"]: sample.value
+        for sample in reference.collect()[0].samples
+        if sample.name == "reference_seconds_bucket"
+    }
+    assert len(expected) == len(metrics.LATENCY_BUCKETS) + 1
+    assert {
+        le: ours("todos_http_request_duration_seconds_bucket", le=le) for le in expected
+    } == expected
+    assert ours("todos_http_request_duration_seconds_sum") == pytest.approx(sum(durations))
+    assert ours("todos_http_requests_total", status="200") == len(durations)
+    assert ours("todos_http_requests_total", method="POST", status="429") == 1
+    assert REGISTRY.get_sample_value("todos_http_throttled_requests_total", {"route": route}) == 1
+    assert REGISTRY.get_sample_value("todos_idempotent_replays_total", {"route": route}) == 1

@@ -69,6 +69,15 @@ def list_todos(served, token):
     return response.headers["X-Request-ID"]
 
 
+def counted_in(text, expected):
+    """The scrape's text once it counts `expected` listings (LIST), else None."""
+    return text if value(samples(text), "todos_http_requests_total", **LIST) >= expected else None
+
+
+def _labels(line):
+    return {"method": line["method"], "route": line["route"], "status": str(line["status"])}
+
+
 def until(condition, what, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -90,7 +99,10 @@ def test_one_scrape_shows_the_requests_of_both_workers(served, token):
 
     until(both_workers_answered, "both workers answered a request")
 
-    text = scrape(served)
+    # Each worker writes its counts every second: the other worker's come within one.
+    text = until(
+        lambda: counted_in(scrape(served), before + len(sent)), "both workers' requests counted"
+    )
     scraped = samples(text)
     assert value(scraped, "todos_http_requests_total", **LIST) == before + len(sent)
     assert value(scraped, "todos_worker_processes") == 2
@@ -190,7 +202,10 @@ def test_a_killed_worker_stops_counting_and_its_requests_stay_counted(served, to
         return len(pids) >= 2
 
     until(two_pids, "requests answered by both workers")
-    counted = value(samples(scrape(served)), "todos_http_requests_total", **LIST)
+    # A worker writes its counts each second (one killed before that loses them): wait for all.
+    listed = [line for line in request_lines(served) if _labels(line) == LIST]
+    until(lambda: counted_in(scrape(served), len(listed)), "every request counted")
+    counted = len(listed)
     started = served.log().count("Started server process")
     victim = max(pids)
 
@@ -204,6 +219,46 @@ def test_a_killed_worker_stops_counting_and_its_requests_stay_counted(served, to
     assert value(scraped, "todos_worker_processes") == 2  # not 3: the dead one was marked
     assert value(scraped, "todos_db_pool_max_size", pool="django") == 2 * 3
     assert value(scraped, "todos_http_requests_total", **LIST) == counted
+
+
+def test_a_worker_that_exits_writes_its_last_counts_as_it_goes(token):
+    # No timed writes (an hour apart): the old workers' counts reach the scrape only if they
+    # write them on their way out.
+    server = Served(
+        database_url(connection.settings_dict),
+        WEB_CONCURRENCY="2",
+        METRICS_REFRESH_SECONDS="3600",
+        GRACEFUL_DRAIN_SECONDS="0",
+        **POOLS,
+        **LANE_POOL,
+    )
+    try:
+        for _ in range(10):
+            list_todos(server, token)
+        old_workers = {line["pid"] for line in request_lines(server)}
+        started = server.log().count("Started server process")
+
+        server.process.send_signal(signal.SIGHUP)  # passed on: uvicorn replaces its workers
+
+        until(
+            lambda: (
+                server.log().count("Started server process") >= started + 2
+                and not any(_alive(pid) for pid in old_workers)
+            ),
+            "the workers replaced",
+        )
+        assert value(samples(scrape(server)), "todos_http_requests_total", **LIST) == 10
+    finally:
+        server.stop()
+        server.remove()
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def test_the_metrics_directory_goes_with_the_server(served):

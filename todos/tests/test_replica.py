@@ -182,6 +182,23 @@ def test_with_replay_paused_a_users_write_is_in_their_next_read_and_a_change_beh
     assert server_errors(log) == []
 
 
+def test_the_sync_feed_reads_the_primary_so_replica_lag_never_hides_a_change(clusters, service):
+    primary, standby, *_ = clusters
+    url, log, clients, bob_todo = service
+    wait_until(lambda: replica_state(url)["usable"], timeout=30, what="the replica in use")
+    token = clients["bob"].get("/api/sync").json()["token"]
+
+    with replay_paused(standby):
+        sql(primary, "UPDATE todos SET title = 'synced past the lag' WHERE id = %s", bob_todo)
+        assert bobs_title(clients, bob_todo) != "synced past the lag"  # the replica's copy
+        changed = clients["bob"].get("/api/sync", params={"token": token})
+        assert changed.status_code == 200, changed.text
+        assert [(t["id"], t["title"]) for t in changed.json()["todos"]] == [
+            (bob_todo, "synced past the lag")
+        ]
+    assert server_errors(log) == []
+
+
 def test_the_admins_change_list_reads_from_the_replica(clusters, service):
     primary, standby, *_ = clusters
     _, log, clients, _ = service

@@ -1,6 +1,7 @@
 """One JSON log line per request, and the request's id on each of its lines and in its response;
 no secret in any of them."""
 
+import datetime as dt
 import json
 import logging
 import re
@@ -9,7 +10,7 @@ import pytest
 import requests
 
 from conftest import PASSWORD
-from todos.request_log import JsonLines, RequestContext, RequestContextFilter, TextLines, current
+from todos.request_log import JsonLines, RequestContext, RequestRecord, TextLines, current
 
 pytestmark = pytest.mark.django_db
 live_only = pytest.mark.parametrize("api_transport", ["live"])
@@ -112,16 +113,25 @@ def test_logins_tokens_and_sessions_leave_no_secret_in_the_logs(alice, live_asgi
 
 
 def test_log_format_text_is_one_readable_line_with_the_request_id():
-    record = logging.LogRecord("todos.requests", logging.INFO, __file__, 1, "GET %s", ("x",), None)
-    token = current.set(RequestContext("abc123"))
+    context = RequestContext("abc123")
+    token = current.set(context)
     try:
-        RequestContextFilter().filter(record)
+        record = logging.getLogger("todos.x").makeRecord(
+            "todos.x", logging.WARNING, __file__, 1, "odd %s", ("x",), None
+        )
     finally:
         current.reset(token)
-    line = TextLines().format(record)
+    context.user_id = 7
+    request = RequestRecord("GET api/todo 200", "GET", "api/todo", 200, 0.0029, context)
+
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"
     assert re.fullmatch(
-        r"\d{4}-\d\d-\d\d [\d:,]+ INFO todos\.requests pid=\d+ request=abc123 user=None GET x",
-        line,
+        rf"{stamp} WARNING todos\.x pid=\d+ request=abc123 user=None odd x",
+        TextLines().format(record),
+    )
+    assert re.fullmatch(
+        rf"{stamp} INFO todos\.requests pid=\d+ request=abc123 user=7 GET api/todo 200 2\.9 ms",
+        TextLines().format(request),
     )
 
 
@@ -129,7 +139,33 @@ def test_an_extra_that_orjson_refuses_still_makes_one_json_line():
     record = logging.LogRecord("todos", logging.WARNING, __file__, 1, "odd", (), None)
     record.big = 2**70  # past 64 bits: orjson refuses it, json.dumps takes it
     record.keyed = {1: "one"}
-    RequestContextFilter().filter(record)
     [line] = JsonLines().format(record).splitlines()
     assert json.loads(line)["big"] == 2**70
     assert json.loads(line)["keyed"] == {"1": "one"}
+
+
+@pytest.mark.parametrize("user_id", [7, None])
+def test_a_request_line_is_written_by_hand_as_the_general_way_would_write_it(user_id):
+    context = RequestContext('odd"id\\with\u00e9')
+    context.user_id = user_id
+    record = RequestRecord("GET api/todo 200", "GET", "api/todo", 200, 0.0029291, context)
+
+    line = JsonLines().format(record)
+    general = json.loads(JsonLines().format(logging.makeLogRecord(vars(record))))
+
+    assert json.loads(line) == {**general, "duration_seconds": 0.002929}
+    assert set(general) == REQUEST_FIELDS
+    assert general["request_id"] == 'odd"id\\with\u00e9'
+    assert general["user_id"] == user_id
+    assert abs(dt.datetime.fromisoformat(general["time"]).timestamp() - record.created) < 1e-5
+
+
+def test_a_request_line_with_a_user_id_it_cannot_write_by_hand_goes_the_general_way():
+    context = RequestContext("r-1")
+    context.user_id = "u7"
+    record = RequestRecord("GET api/todo 200", "GET", "api/todo", 200, 0.0029, context)
+
+    line = json.loads(JsonLines().format(record))
+
+    assert set(line) == REQUEST_FIELDS
+    assert (line["user_id"], line["route"], line["duration_seconds"]) == ("u7", "api/todo", 0.0029)
