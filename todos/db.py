@@ -118,17 +118,24 @@ def connection_arithmetic(workers, limits, alias="default"):
     }
 
 
+def server_kwargs(db):
+    """psycopg's address and login kwargs of a Django database's settings dict."""
+    return {
+        "dbname": db["NAME"],
+        "host": db["HOST"],
+        "port": db["PORT"],
+        "user": db["USER"],
+        "password": db["PASSWORD"],
+    }
+
+
 def api_pool_connection_kwargs(using=connection):
     """psycopg connect kwargs for a pool the project opens beside Django's (the API's async pool):
     the same server, database and timeouts as Django's connections, and behind PgBouncer no
     `options` startup parameter and no prepared statements (DB_PREPARE_THRESHOLD is None)."""
     db = using.settings_dict
     kwargs = {
-        "dbname": db["NAME"],
-        "host": db["HOST"],
-        "port": db["PORT"],
-        "user": db["USER"],
-        "password": db["PASSWORD"],
+        **server_kwargs(db),
         "connect_timeout": db["OPTIONS"].get("connect_timeout"),
         "options": db["OPTIONS"].get("options"),
     }

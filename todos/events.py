@@ -29,6 +29,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import close_old_connections, connections
 
 from . import health, metrics, sync
+from .db import server_kwargs
 
 logger = logging.getLogger(__name__)
 
@@ -90,13 +91,7 @@ def listener_conninfo():
     """psycopg connect kwargs for the LISTEN connection: Django's database, at EVENTS_LISTEN_URL's
     server when set (required behind PgBouncer)."""
     db = connections["default"].settings_dict
-    kwargs = {
-        "dbname": db["NAME"],
-        "host": db["HOST"],
-        "port": db["PORT"],
-        "user": db["USER"],
-        "password": db["PASSWORD"],
-    }
+    kwargs = server_kwargs(db)
     if settings.EVENTS_LISTEN_URL:
         url = urlsplit(settings.EVENTS_LISTEN_URL)
         kwargs.update(
