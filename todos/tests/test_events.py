@@ -91,11 +91,17 @@ def test_a_stream_hears_nothing_of_another_users_changes(alice_api, bob_api, ope
     assert bobs["id"] not in [e.data["id"] for e in seen if e.kind == "todo"]
 
 
+def create_and_hear(api, open_stream, title):
+    """Create a todo with a stream open, and close it: the todo and the stream's last event."""
+    stream = open_stream(api)
+    todo = create(api, title)
+    last = stream.events_until(of("todo", todo["id"]))[-1]
+    stream.close()
+    return todo, last
+
+
 def test_last_event_id_resumes_with_nothing_lost_and_nothing_repeated(alice_api, open_stream):
-    first = open_stream(alice_api)
-    a = create(alice_api, "A")
-    last = first.events_until(of("todo", a["id"]))[-1]
-    first.close()
+    a, last = create_and_hear(alice_api, open_stream, "A")
 
     # While no stream is open:
     b = create(alice_api, "B")
@@ -112,10 +118,7 @@ def test_last_event_id_resumes_with_nothing_lost_and_nothing_repeated(alice_api,
 
 
 def test_the_query_parameter_resumes_too(alice_api, open_stream):
-    first = open_stream(alice_api)
-    a = create(alice_api, "A")
-    last = first.events_until(of("todo", a["id"]))[-1]
-    first.close()
+    a, last = create_and_hear(alice_api, open_stream, "A")
     b = create(alice_api, "B")
     again = open_stream(alice_api, params={"last_event_id": last.id})
     seen = again.events_until(of("todo", b["id"]))
